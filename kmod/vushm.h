@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vushm internals.
+ *
+ * Lock order, outermost first:
+ *
+ *   vushm_windows_lock (mutex: the name registry, window create/destroy)
+ *     window->lock (mutex: serialises MAP, UNMAP, RESET, controller changes)
+ *       mmap_lock of a process mapping the window (eager install; taken by
+ *       the core for faults)
+ *         window->fault_sem (rwsem: the mapping index; read by faults and
+ *         page_mkwrite, written around every index change together with
+ *         the zap of the affected range)
+ *           page lock (page_mkwrite, and the read-only barrier in MAP)
+ *             i_mmap_rwsem of the window's address_space
+ *               page table lock
+ *
+ * window->vmas_lock (spinlock) nests inside all of these and is never held
+ * across anything that sleeps.
+ *
+ * Faults run with mmap_lock held, so they never take window->lock; a MAP
+ * holds window->lock while it takes other processes' mmap_lock, so it never
+ * holds fault_sem then.
+ */
+#ifndef _VUSHM_H
+#define _VUSHM_H
+
+#include <linux/cdev.h>
+#include <linux/device.h>
+#include <linux/interval_tree.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/types.h>
+#include <uapi/linux/vushm.h>
+
+struct io_uring_cmd;
+
+/* One live mapping: pages [it.start, it.last] of the window. */
+struct vushm_mapping {
+	struct interval_tree_node it;	/* window page index range */
+	struct file *file;		/* holds the backing file */
+	pgoff_t fd_pgoff;		/* first page in the file */
+	u64 flags;			/* VUSHM_MAP_* */
+};
+
+/*
+ * One per window VMA, in vm_private_data: the core does not export the
+ * i_mmap interval tree walk, so the window keeps its own list of VMAs.
+ * A VMA's entry is added by ->mmap or vm_ops->open and removed by
+ * vm_ops->close, all under that VMA's mmap_lock for write.
+ */
+struct vushm_vma {
+	struct list_head node;		/* in window->vmas, under vmas_lock */
+	struct vm_area_struct *vma;
+	struct vushm_window *w;
+};
+
+struct vushm_stats {
+	u64 maps;
+	u64 unmaps;
+	u64 map_errors;
+	u64 pages_installed;
+};
+
+struct vushm_window {
+	struct device dev;		/* holds the window; release frees it */
+	struct cdev cdev;
+	struct list_head node;		/* in vushm_windows, under vushm_windows_lock */
+	char name[VUSHM_NAME_MAX];
+	u64 size;
+	u32 shmid;
+	u32 hole_policy;
+	u32 create_flags;
+	kuid_t uid;
+	kgid_t gid;
+	umode_t mode;
+
+	/* One address_space for every open of the node, whatever the path. */
+	struct inode *inode;
+	/* Where stores into holes land (VUSHM_HOLE_ZERO). */
+	struct page *scratch;
+
+	struct mutex lock;
+	bool has_controller;		/* under lock */
+	bool dead;			/* set under lock and vushm_windows_lock */
+
+	struct rw_semaphore fault_sem;
+	struct rb_root_cached mappings;	/* under fault_sem (write also needs lock) */
+	u32 nr_mappings;		/* written under fault_sem for write */
+	u64 mapped_bytes;		/* ditto */
+
+	struct vushm_stats stats;	/* under lock */
+
+	spinlock_t vmas_lock;		/* innermost; protects vmas, nr_vmas */
+	struct list_head vmas;
+	unsigned int nr_vmas;
+
+	atomic64_t faults;
+	atomic64_t hole_faults;
+	atomic64_t ro_denied;
+};
+
+static inline struct address_space *vushm_mapping(struct vushm_window *w)
+{
+	return w->inode->i_mapping;
+}
+
+/* main.c */
+extern unsigned int vushm_max_mappings;
+struct vushm_window *vushm_window_get_by_inode(struct inode *inode);
+void vushm_fill_info(struct vushm_info *info, struct vushm_window *w);
+
+/* window.c */
+extern const struct file_operations vushm_window_fops;
+int vushm_do_map(struct vushm_window *w, const struct vushm_map *arg);
+int vushm_do_unmap(struct vushm_window *w, const struct vushm_unmap *arg);
+int vushm_do_reset(struct vushm_window *w);
+void vushm_reset_locked(struct vushm_window *w);
+
+/* cmd.c */
+long vushm_ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+int vushm_ctl_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
+
+#endif /* _VUSHM_H */
