@@ -534,9 +534,9 @@ static int vushm_fs_init_fs_context(struct fs_context *fc)
 	return init_pseudo(fc, 0x76757368) ? 0 : -ENOMEM;	/* "vush" */
 }
 
+/* No .owner: the internal mount would pin the module forever. */
 static struct file_system_type vushm_fs_type = {
 	.name = "vushm",
-	.owner = THIS_MODULE,
 	.init_fs_context = vushm_fs_init_fs_context,
 	.kill_sb = kill_anon_super,
 };
