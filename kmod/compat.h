@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Kernel API differences between Debian's 6.1 and newer kernels. */
+/*
+ * Kernel API differences between Debian's 6.1 (the target) and newer
+ * kernels.  An out-of-tree module has to key on LINUX_VERSION_CODE; these
+ * checks are the only ones, and checkpatch's warnings about them stand.
+ */
 #ifndef _VUSHM_COMPAT_H
 #define _VUSHM_COMPAT_H
 
 #include <linux/io_uring.h>
-#include <linux/mm.h>
 #include <linux/version.h>
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+#include <linux/io_uring/cmd.h>	/* struct io_uring_cmd moved here */
+#endif
+#include <linux/mm.h>
 
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
 static inline void vushm_vm_flags_set(struct vm_area_struct *vma,

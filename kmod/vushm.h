@@ -80,7 +80,7 @@ struct vushm_window {
 	/* Where stores into holes land (VUSHM_HOLE_ZERO). */
 	struct page *scratch;
 
-	struct mutex lock;
+	struct mutex lock;		/* MAP, UNMAP, RESET, controller, stats */
 	bool has_controller;		/* under lock */
 	bool dead;			/* set under lock and vushm_windows_lock */
 
