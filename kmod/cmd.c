@@ -19,6 +19,8 @@ long vushm_ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case VUSHM_GET_INFO: {
 		struct vushm_info info;
 
+		if (READ_ONCE(w->dead))
+			return -ENODEV;
 		vushm_fill_info(&info, w);
 		return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
 	}

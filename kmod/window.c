@@ -388,18 +388,21 @@ static void vushm_install_mm(struct vushm_window *w, struct vushm_mapping *m,
  */
 static void vushm_install(struct vushm_window *w, struct vushm_mapping *m)
 {
-	unsigned int cap = READ_ONCE(w->nr_vmas) + 1, nr_mms = 0, i;
+	unsigned int cap = READ_ONCE(w->nr_vmas) + 1, nr_mms = 0, i, j;
 	struct vm_area_struct **vmas = NULL;
 	struct mm_struct **mms = NULL;
+	unsigned long *starts = NULL;
 	struct page **pages = NULL;
 	struct vushm_vma *vv;
 
 	mms = kmalloc_array(cap, sizeof(*mms), GFP_KERNEL);
 	vmas = kmalloc_array(cap, sizeof(*vmas), GFP_KERNEL);
+	starts = kmalloc_array(cap, sizeof(*starts), GFP_KERNEL);
 	pages = kmalloc_array(VUSHM_INSTALL_BATCH, sizeof(*pages), GFP_KERNEL);
-	if (!mms || !vmas || !pages)
+	if (!mms || !vmas || !starts || !pages)
 		goto out;
 
+	/* An entry on the list keeps its VMA, hence its mm, allocated. */
 	spin_lock(&w->vmas_lock);
 	list_for_each_entry(vv, &w->vmas, node) {
 		struct mm_struct *mm = vv->vma->vm_mm;
@@ -412,15 +415,29 @@ static void vushm_install(struct vushm_window *w, struct vushm_mapping *m)
 	spin_unlock(&w->vmas_lock);
 
 	for (i = 0; i < nr_mms; i++) {
-		unsigned int nr = 0;
+		unsigned int nr = 0, nr_starts = 0;
 
 		if (mmap_read_lock_killable(mms[i]))
 			continue;
+		/*
+		 * Only addresses are taken from the list.  munmap on 6.1 detaches
+		 * a VMA from the tree, then zaps and frees it under the *read*
+		 * lock, and ->close (which unlists it) comes last: a listed VMA
+		 * may be dying.  Only one the mm's tree still holds is used.
+		 */
 		spin_lock(&w->vmas_lock);
 		list_for_each_entry(vv, &w->vmas, node)
-			if (vv->vma->vm_mm == mms[i] && nr < cap)
-				vmas[nr++] = vv->vma;
+			if (vv->vma->vm_mm == mms[i] && nr_starts < cap)
+				starts[nr_starts++] = vv->vma->vm_start;
 		spin_unlock(&w->vmas_lock);
+		for (j = 0; j < nr_starts; j++) {
+			struct vm_area_struct *vma = find_vma(mms[i], starts[j]);
+
+			if (vma && vma->vm_start == starts[j] &&
+			    vma->vm_ops == &vushm_vm_ops &&
+			    vushm_vma_window(vma) == w)
+				vmas[nr++] = vma;
+		}
 		vushm_install_mm(w, m, vmas, nr, pages);
 		mmap_read_unlock(mms[i]);
 	}
@@ -428,6 +445,7 @@ static void vushm_install(struct vushm_window *w, struct vushm_mapping *m)
 		mmput(mms[i]);
 out:
 	kfree(pages);
+	kfree(starts);
 	kfree(vmas);
 	kfree(mms);
 }

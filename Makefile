@@ -1,0 +1,153 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# vushm: module (kbuild, see Kbuild), tests, and the qemu VM they run in.
+#
+#   make deps       install/fetch what the build and the VM need (Debian 12)
+#   make module     build kmod/vushm.ko for the kernel the VM boots
+#   make tests      build the test programs (tests/*/Makefile)
+#   make check      deps + module + tests, then every test in the VM
+#   make vm-run CMD='...'   run a command in the VM, module loaded
+#   make vm-shell   interactive shell in the VM (Ctrl-A x quits qemu)
+#   make demo       deps + module + tests, then tests/demo/run-demo.sh in the VM
+#   make check-sparse / make lint   sparse (C=2) / checkpatch --strict: report only
+#
+# The VM boots Debian's generic 6.1 kernel (linux-image-6.1.0-NN-amd64,
+# unpacked into .cache/, not installed); the module is built against the
+# matching linux-headers-6.1.0-NN-amd64, not against the host's kernel.
+# tests/vm/vm.sh documents the VM_* knobs (VM_TIMEOUT, VM_VERBOSE, ...).
+
+CACHE    := $(CURDIR)/.cache
+VMDIR    := $(CURDIR)/tests/vm
+# Recursive on purpose: evaluated when used, i.e. after `make deps` ran.
+KVER     ?= $(shell $(VMDIR)/kver.sh)
+KDIR     ?= /usr/src/linux-headers-$(KVER)
+KSFT_DIR ?= $(CACHE)/linux-src/tools/testing/selftests
+CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-6.1/scripts/checkpatch.pl \
+			$(CACHE)/linux-src/scripts/checkpatch.pl))
+UAPI_INCLUDE := -I$(CURDIR)/include
+# Test directories built by `make tests` (each only if it has a Makefile).
+TEST_DIRS ?= tests/selftests tests/qemu tests/demo
+VM_TIMEOUT ?= 600
+export VM_TIMEOUT
+
+KBUILD = $(MAKE) -C $(KDIR) M=$(CURDIR)
+# kbuild's clean deletes every *.ko, *.[aios], modules.order... under M=,
+# which with M=$(CURDIR) includes the VM kernel's modules in .cache/: clean
+# kmod/ only.
+KCLEAN = $(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean >/dev/null; \
+	 rm -f modules.order Module.symvers .modules.order.cmd .Module.symvers.cmd
+
+all: module
+
+deps:
+	@$(VMDIR)/deps.sh
+
+kdir-check:
+	@test -n "$(KVER)" -a -d "$(KDIR)" || \
+	 { echo "no kernel headers for the VM kernel (KDIR=$(KDIR)): run 'make deps'" >&2; exit 1; }
+
+# kbuild does not notice a switch between two header trees of the same
+# version (e.g. -cloud-amd64 and -amd64): rebuild if vermagic is not KDIR's.
+module: kdir-check
+	$(KBUILD) W=1 modules
+	@want=$$(sed -n 's/^#define UTS_RELEASE "\(.*\)"$$/\1/p' $(KDIR)/include/generated/utsrelease.h); \
+	 have=$$(modinfo -F vermagic kmod/vushm.ko | cut -d' ' -f1); \
+	 if [ "$$have" != "$$want" ]; then \
+		echo "module: kmod/vushm.ko was built for $$have, rebuilding for $$want"; \
+		$(KCLEAN); $(KBUILD) W=1 modules; \
+	 fi
+
+modules_install: kdir-check
+	$(KBUILD) modules_install
+
+# vm-run/vm-shell/demo skip kbuild (a few seconds even when there is nothing
+# to do) when vushm.ko is newer than its sources and built for the VM kernel.
+KSRC := Kbuild $(filter-out %.mod.c,$(wildcard kmod/Kbuild kmod/*.[ch])) \
+	$(wildcard include/uapi/linux/*.h)
+module-fresh:
+	@if [ -f kmod/vushm.ko ] && [ -z "$$(find $(KSRC) -newer kmod/vushm.ko)" ] && \
+	    modinfo -F vermagic kmod/vushm.ko | grep -q "^$(KVER) "; then :; \
+	 else $(MAKE) --no-print-directory module >/dev/null; fi
+
+ksft-check:
+	@test -f $(KSFT_DIR)/kselftest_harness.h -a -f $(KSFT_DIR)/kselftest.h || \
+	 { echo "no kselftest headers in KSFT_DIR=$(KSFT_DIR): run 'make deps'" >&2; exit 1; }
+
+tests: ksft-check
+	@set -e; for d in $(TEST_DIRS); do \
+		if [ -f $$d/Makefile ]; then \
+			$(MAKE) -C $$d KSFT_DIR=$(KSFT_DIR) UAPI_INCLUDE=$(UAPI_INCLUDE); \
+		else \
+			echo "tests: $$d has no Makefile (yet): skipped"; \
+		fi; \
+	done
+
+check:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory module tests
+	@$(VMDIR)/vm.sh check
+
+# CMD is passed verbatim (no make expansion): CMD='echo $$HOME' is fine.
+vm-run:
+	$(if $(value CMD),,@echo "usage: make vm-run CMD='shell command'" >&2; exit 2)
+	@$(MAKE) --no-print-directory deps
+	@if [ "$(VUSHM_NO_MODULE)" != 1 ]; then $(MAKE) --no-print-directory module-fresh; fi
+	@$(VMDIR)/vm.sh run '$(subst ','\'',$(value CMD))'
+
+vm-shell:
+	@$(MAKE) --no-print-directory deps
+	@if [ "$(VUSHM_NO_MODULE)" != 1 ]; then $(MAKE) --no-print-directory module-fresh; fi
+	@$(VMDIR)/vm.sh shell
+
+demo:
+	@test -f tests/demo/run-demo.sh || \
+	 { echo "demo: tests/demo/run-demo.sh does not exist (yet): nothing to run" >&2; exit 1; }
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory module tests
+	@$(VMDIR)/vm.sh run 'bash tests/demo/run-demo.sh'
+
+# Report only: these do not fail while the module is being written.
+check-sparse: kdir-check
+	@mkdir -p $(CACHE)
+	-@$(KBUILD) C=2 W=1 modules 2>&1 | tee $(CACHE)/sparse.log; \
+	 n=$$(grep -cE ': (warning|error):' $(CACHE)/sparse.log); \
+	 echo "check-sparse: $$n warning(s)/error(s) (log: .cache/sparse.log)"
+
+LINT_C := $(filter-out %.mod.c,$(wildcard kmod/*.[ch])) $(wildcard include/uapi/linux/*.h)
+lint:
+	@mkdir -p $(CACHE)
+	@if [ -z "$(CHECKPATCH)" ]; then \
+		echo "lint: no checkpatch.pl: run 'make deps'"; \
+	else \
+		perl $(CHECKPATCH) --strict --no-tree --show-types --terse -f \
+			$(LINT_C) | tee $(CACHE)/checkpatch.log; \
+		echo "lint: checkpatch --strict: $$(grep -cE ': (ERROR|WARNING|CHECK):' \
+			$(CACHE)/checkpatch.log) issue(s)"; \
+	fi
+	@for h in $(wildcard include/uapi/linux/*.h); do \
+		echo "#include <linux/$${h##*/}>" | \
+		gcc -std=c90 -pedantic -Wall -Wextra -I include/uapi -fsyntax-only -x c - && \
+		echo "lint: $$h compiles with -std=c90 -pedantic" || \
+		echo "lint: $$h does not compile with -std=c90 -pedantic"; \
+	done
+	@if command -v shellcheck >/dev/null; then \
+		shellcheck -x tests/vm/*.sh tests/vm/init .ci/run && \
+		echo "lint: shellcheck clean" || echo "lint: shellcheck found issues"; \
+	else \
+		echo "lint: shellcheck not installed: skipped"; \
+	fi
+
+clean:
+	@if [ -d "$(KDIR)" ]; then $(KCLEAN); else \
+		rm -f kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd \
+		      kmod/modules.order modules.order Module.symvers; fi
+	@for d in $(TEST_DIRS); do \
+		if [ -f $$d/Makefile ]; then $(MAKE) -C $$d clean; fi; \
+	done
+
+# Also drops the VM kernel, the kselftest headers and the VM results.
+distclean: clean
+	rm -rf $(CACHE)
+
+.PHONY: all deps kdir-check module module-fresh modules_install ksft-check tests check \
+	vm-run vm-shell demo check-sparse lint clean distclean

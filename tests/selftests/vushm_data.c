@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vushm_data: the bytes seen through a window are the backing file's.
+ *
+ * Reads through the window equal the file; stores through a read-write
+ * mapping reach the file and writes to the file show in the window; every
+ * process and every VMA (made before or after the MAP) sees the same bytes;
+ * several mappings of one file; large mappings; mappings at the end of a
+ * 1 TiB window; memfd, /dev/shm and private-tmpfs backing files.
+ */
+#include "vushm_test.h"
+
+#define SEED	0x1234
+#define SEED2	0xbeef
+
+FIXTURE(data) {
+	struct vt_ctx ctx;
+	char name[VUSHM_NAME_MAX];
+	int cfd;
+	int fd;		/* backing file, SEED pattern */
+	size_t fsize;
+	size_t wsize;
+	char *win;	/* whole window, PROT_READ | PROT_WRITE */
+};
+
+FIXTURE_VARIANT(data) {
+	enum vt_backing backing;
+};
+
+FIXTURE_VARIANT_ADD(data, memfd) {
+	.backing = VT_BACK_MEMFD,
+};
+
+FIXTURE_VARIANT_ADD(data, dev_shm_file) {
+	.backing = VT_BACK_DEV_SHM,
+};
+
+FIXTURE_VARIANT_ADD(data, tmpfs_mount_file) {
+	.backing = VT_BACK_TMPFS_MOUNT,
+};
+
+FIXTURE_SETUP(data)
+{
+	self->cfd = -1;
+	self->fd = -1;
+	self->win = MAP_FAILED;
+	self->fsize = 8 * MiB;
+	self->wsize = 16 * MiB;
+	VT_CTX_SETUP(&self->ctx);
+
+	self->fd = vt_tmpfs_file(variant->backing, self->fsize, SEED);
+	if (self->fd == -EOPNOTSUPP)
+		VT_SETUP_SKIP("this tmpfs backing is not available here");
+	ASSERT_LE(0, self->fd);
+
+	self->cfd = vt_ctx_window(&self->ctx, "data", self->wsize,
+				  VUSHM_HOLE_ZERO, 0, self->name);
+	ASSERT_LE(0, self->cfd);
+	self->win = vt_mmap_node(self->name, self->wsize, 0,
+				 PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, self->win);
+}
+
+FIXTURE_TEARDOWN(data)
+{
+	if (self->win != MAP_FAILED)
+		munmap(self->win, self->wsize);
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->cfd >= 0)
+		close(self->cfd);
+	VT_CTX_TEARDOWN(&self->ctx);
+}
+
+/* A read-only and a read-write mapping read exactly the file's bytes. */
+TEST_F(data, read_equals_file)
+{
+	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, 2 * MiB, 0));
+	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 2 * MiB, 4 * MiB, 2 * MiB,
+			    VUSHM_MAP_RW));
+
+	EXPECT_EQ(-1, vt_check_pattern(self->win, 2 * MiB, SEED, 0));
+	EXPECT_EQ(-1, vt_check_pattern(self->win + 4 * MiB, 2 * MiB, SEED,
+				       2 * MiB));
+	/* What lies between and after is a hole. */
+	EXPECT_EQ(-1, vt_first_nonzero(self->win + 2 * MiB, 2 * MiB));
+	EXPECT_EQ(-1, vt_first_nonzero(self->win + 6 * MiB, 10 * MiB));
+}
+
+/* fd_offset selects where in the file the mapping starts. */
+TEST_F(data, fd_offset)
+{
+	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 5 * MiB + 3 * PS, 8 * MiB,
+			    16 * PS, 0));
+	EXPECT_EQ(-1, vt_check_pattern(self->win + 8 * MiB, 16 * PS, SEED,
+				       5 * MiB + 3 * PS));
+	EXPECT_EQ(-1, vt_first_nonzero(self->win + 8 * MiB - PS, PS));
+	EXPECT_EQ(-1, vt_first_nonzero(self->win + 8 * MiB + 16 * PS, PS));
+}
+
+/* Stores through a read-write mapping land in the file. */
+TEST_F(data, window_write_reaches_file)
+{
+	char *buf = malloc(MiB);
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, vt_map(self->cfd, self->fd, MiB, 0, MiB, VUSHM_MAP_RW));
+	vt_pattern(buf, MiB, SEED2, 0);
+	memcpy(self->win, buf, MiB);
+	EXPECT_EQ(0, vt_fd_cmp(self->fd, MiB, buf, MiB));
+	/* Only that range of the file changed. */
+	EXPECT_EQ(-1, vt_check_fd(self->fd, 0, MiB, SEED));
+	EXPECT_EQ(-1, vt_check_fd(self->fd, 2 * MiB, MiB, SEED));
+	free(buf);
+}
+
+/* Writes to the file show through read-only and read-write mappings. */
+TEST_F(data, file_write_shows_in_window)
+{
+	char *buf = malloc(MiB);
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, MiB, 0));
+	ASSERT_EQ(0, vt_map(self->cfd, self->fd, MiB, 2 * MiB, MiB,
+			    VUSHM_MAP_RW));
+	/* Fault the pages in first, so the PTEs exist before the write. */
+	EXPECT_EQ(-1, vt_check_pattern(self->win, MiB, SEED, 0));
+	EXPECT_EQ(-1, vt_check_pattern(self->win + 2 * MiB, MiB, SEED, MiB));
+
+	ASSERT_EQ(0, vt_fill_fd(self->fd, 0, 2 * MiB, SEED2));
+	EXPECT_EQ(-1, vt_check_pattern(self->win, MiB, SEED2, 0));
+	EXPECT_EQ(-1, vt_check_pattern(self->win + 2 * MiB, MiB, SEED2, MiB));
+	free(buf);
+}
+
+/*
+ * Another process that maps the node after the MAP (a VMA the MAP did not
+ * see) reads the bytes, and its stores are seen here and in the file.
+ */
+TEST_F(data, other_process_vma_after_map)
+{
+	pid_t pid;
+
+	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 4 * MiB, 2 * MiB,
+			    VUSHM_MAP_RW));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char *p = vt_mmap_node(self->name, 2 * MiB, 4 * MiB,
+				       PROT_READ | PROT_WRITE);
+
+		if (p == MAP_FAILED)
+			_exit(10);
+		if (vt_check_pattern(p, 2 * MiB, SEED, 0) != -1)
+			_exit(11);
+		memcpy(p + 100 * PS, "child was here", 15);
+		_exit(0);
+	}
+	ASSERT_EQ(0, vt_wait(pid));
+	EXPECT_EQ(0, memcmp(self->win + 4 * MiB + 100 * PS, "child was here",
+			    15));
+	EXPECT_EQ(0, vt_fd_cmp(self->fd, 100 * PS, "child was here", 15));
+}
+
+/*
+ * A VMA another process made before the MAP gets the pages installed by
+ * the MAP, and sees the UNMAP.
+ */
+TEST_F(data, other_process_vma_before_map)
+{
+	int to_child[2], to_parent[2];
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(to_child));
+	ASSERT_EQ(0, pipe(to_parent));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char *p = vt_mmap_node(self->name, self->wsize, 0,
+				       PROT_READ | PROT_WRITE);
+
+		if (p == MAP_FAILED)
+			_exit(10);
+		/* Touch the hole so a zero-page PTE is there before MAP. */
+		if (vt_first_nonzero(p + 2 * MiB, MiB) != -1)
+			_exit(11);
+		vt_post(to_parent[1]);
+		vt_pend(to_child[0]);		/* MAP done */
+		if (vt_check_pattern(p + 2 * MiB, MiB, SEED, 3 * MiB) != -1)
+			_exit(12);
+		p[2 * MiB + 5] = 0x77;
+		vt_post(to_parent[1]);
+		vt_pend(to_child[0]);		/* UNMAP done */
+		if (vt_first_nonzero(p + 2 * MiB, MiB) != -1)
+			_exit(13);
+		_exit(0);
+	}
+	ASSERT_EQ(0, vt_pend(to_parent[0]));
+	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 3 * MiB, 2 * MiB, MiB,
+			    VUSHM_MAP_RW));
+	vt_post(to_child[1]);
+	ASSERT_EQ(0, vt_pend(to_parent[0]));
+	EXPECT_EQ(0x77, (unsigned char)self->win[2 * MiB + 5]);
+	EXPECT_EQ(0x77, (unsigned char)(vt_fd_u64(self->fd, 3 * MiB) >> 40));
+	ASSERT_EQ(0, vt_unmap(self->cfd, 2 * MiB, MiB));
+	vt_post(to_child[1]);
+	EXPECT_EQ(0, vt_wait(pid));
+}
+
+/* Several mappings of one file, including the same range twice (aliases). */
+TEST_F(data, second_map_same_file)
+{
+	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, MiB, VUSHM_MAP_RW));
+	ASSERT_EQ(0, vt_map(self->cfd, self->fd, MiB, 8 * MiB, MiB,
+			    VUSHM_MAP_RW));
+	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 12 * MiB, 64 * KiB, 0));
+
+	EXPECT_EQ(-1, vt_check_pattern(self->win, MiB, SEED, 0));
+	EXPECT_EQ(-1, vt_check_pattern(self->win + 8 * MiB, MiB, SEED, MiB));
+	EXPECT_EQ(-1, vt_check_pattern(self->win + 12 * MiB, 64 * KiB, SEED,
+				       0));
+	/* A store through one alias is seen through the other. */
+	self->win[10] = 0x42;
+	EXPECT_EQ(0x42, self->win[12 * MiB + 10]);
+}
+
+/* Two VMAs of the window in one process see the same MAP and UNMAP. */
+TEST_F(data, two_vmas_one_process)
+{
+	char *p2 = vt_mmap_node(self->name, self->wsize, 0,
+				PROT_READ | PROT_WRITE);
+
+	ASSERT_NE(MAP_FAILED, p2);
+	EXPECT_EQ(-1, vt_first_nonzero(p2, 4 * PS));
+	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, 4 * PS, VUSHM_MAP_RW));
+	EXPECT_EQ(-1, vt_check_pattern(self->win, 4 * PS, SEED, 0));
+	EXPECT_EQ(-1, vt_check_pattern(p2, 4 * PS, SEED, 0));
+	p2[PS] = 0x11;
+	EXPECT_EQ(0x11, self->win[PS]);
+	ASSERT_EQ(0, vt_unmap(self->cfd, 0, 4 * PS));
+	EXPECT_EQ(-1, vt_first_nonzero(self->win, 4 * PS));
+	EXPECT_EQ(-1, vt_first_nonzero(p2, 4 * PS));
+	munmap(p2, self->wsize);
+}
+
+/* A VMA that maps the node from a non-zero offset sees window offsets. */
+TEST_F(data, node_mmap_offset)
+{
+	char *p = vt_mmap_node(self->name, 4 * MiB, 4 * MiB, PROT_READ);
+
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 5 * MiB, MiB, 0));
+	EXPECT_EQ(-1, vt_first_nonzero(p, MiB));
+	EXPECT_EQ(-1, vt_check_pattern(p + MiB, MiB, SEED, 0));
+	EXPECT_EQ(-1, vt_first_nonzero(p + 2 * MiB, 2 * MiB));
+	munmap(p, 4 * MiB);
+}
+
+/* ------------------------------------------------------------------ */
+
+FIXTURE(big) {
+	struct vt_ctx ctx;
+	char name[VUSHM_NAME_MAX];
+	int cfd;
+	int fd;
+	char *win;
+	size_t wsize;
+};
+
+FIXTURE_SETUP(big)
+{
+	self->cfd = -1;
+	self->fd = -1;
+	self->win = MAP_FAILED;
+	VT_CTX_SETUP(&self->ctx);
+	self->fd = vt_memfd(64 * MiB, SEED, 0);
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(big)
+{
+	if (self->win != MAP_FAILED)
+		munmap(self->win, self->wsize);
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->cfd >= 0)
+		close(self->cfd);
+	VT_CTX_TEARDOWN(&self->ctx);
+}
+
+/* One 64 MiB mapping: every byte is right, stores reach the memfd. */
+TEST_F_TIMEOUT(big, map_64m, 120)
+{
+	size_t off;
+
+	self->wsize = 128 * MiB;
+	self->cfd = vt_ctx_window(&self->ctx, "big", self->wsize,
+				  VUSHM_HOLE_ZERO, 0, self->name);
+	ASSERT_LE(0, self->cfd);
+	self->win = vt_mmap_node(self->name, self->wsize, 0,
+				 PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, self->win);
+
+	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 32 * MiB, 64 * MiB,
+			    VUSHM_MAP_RW));
+	EXPECT_EQ(-1, vt_check_pattern(self->win + 32 * MiB, 64 * MiB, SEED,
+				       0));
+	for (off = 0; off < 64 * MiB; off += PS)
+		*(uint64_t *)(self->win + 32 * MiB + off) = off ^ 0xabcdef;
+	for (off = 0; off < 64 * MiB; off += 16 * PS) {
+		ASSERT_EQ(off ^ 0xabcdef, vt_fd_u64(self->fd, off));
+	}
+	EXPECT_EQ(-1, vt_first_nonzero(self->win, 32 * MiB));
+	EXPECT_EQ(-1, vt_first_nonzero(self->win + 96 * MiB, 32 * MiB));
+	ASSERT_EQ(0, vt_unmap(self->cfd, 32 * MiB, 64 * MiB));
+	EXPECT_EQ(-1, vt_first_nonzero(self->win + 32 * MiB, 64 * MiB));
+}
+
+/*
+ * A 1 TiB window (or max_window_size if smaller): mappings at its very end
+ * work through a VMA of the whole window and through one of its tail.
+ */
+TEST_F_TIMEOUT(big, end_of_1t_window, 60)
+{
+	size_t tail;
+	char *p;
+
+	self->wsize = 1 * TiB;
+	if (self->ctx.info.max_window_size < self->wsize)
+		self->wsize = self->ctx.info.max_window_size & ~(PS - 1);
+	ASSERT_GE(self->wsize, 128 * MiB);
+	self->cfd = vt_ctx_window(&self->ctx, "huge", self->wsize,
+				  VUSHM_HOLE_ZERO, 0, self->name);
+	ASSERT_LE(0, self->cfd);
+	self->win = vt_mmap_node(self->name, self->wsize, 0,
+				 PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, self->win) TH_LOG("mmap %zu: %s", self->wsize,
+						 strerror(errno));
+
+	tail = self->wsize - 2 * MiB;
+	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 8 * MiB, tail, 2 * MiB,
+			    VUSHM_MAP_RW));
+	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, self->wsize / 2, PS, 0));
+	EXPECT_EQ(-1, vt_check_pattern(self->win + tail, 2 * MiB, SEED,
+				       8 * MiB));
+	EXPECT_EQ(-1, vt_check_pattern(self->win + self->wsize / 2, PS, SEED,
+				       0));
+	EXPECT_EQ(-1, vt_first_nonzero(self->win + tail - PS, PS));
+	EXPECT_EQ(-1, vt_first_nonzero(self->win, PS));
+
+	/* The last byte of the window. */
+	self->win[self->wsize - 1] = 0x3c;
+	EXPECT_EQ(0x3c, (unsigned char)(vt_fd_u64(self->fd, 10 * MiB - 8) >> 56));
+
+	p = vt_mmap_node(self->name, 4 * MiB, self->wsize - 4 * MiB,
+			 PROT_READ);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(-1, vt_first_nonzero(p, 2 * MiB));
+	EXPECT_EQ(0x3c, (unsigned char)p[4 * MiB - 1]);
+	munmap(p, 4 * MiB);
+}
+
+VT_HARNESS_MAIN

@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vushm_leak: after teardown nothing is left behind.
+ *
+ * A 64 MiB memfd is mapped into a window, faulted in through a VMA and
+ * closed by the backend; then the mapping goes away by UNMAP, RESET,
+ * closing the controller, DESTROY or the end of an EPHEMERAL window.  Shmem
+ * in /proc/meminfo must come back to its baseline (within 1 MiB): the page
+ * cache pages are gone, so the window dropped its file reference.  Shmem
+ * alone would not see page references leaked by stale PTEs or a forgotten
+ * put_page (the pages leave the page cache at inode eviction either way), so
+ * free memory must come back too (within 16 MiB, a quarter of the memfd):
+ * MemFree plus the per-CPU free lists, which MemFree does not count.
+ * File descriptor counts stay flat over many create/map/teardown cycles.
+ */
+#include "vushm_test.h"
+
+#define SEED		0x1eaf
+#define BIG		(64 * MiB)
+#define SHMEM_TOL_KB	1024L
+#define FREE_TOL_KB	(16 * 1024L)
+
+struct mem_snap {
+	long shmem_kb;
+	long free_kb;
+};
+
+static void drop_caches(void)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+
+	sync();
+	if (fd >= 0) {
+		ssize_t w = write(fd, "3", 1);
+
+		(void)w;
+		close(fd);
+	}
+}
+
+static void snap(struct mem_snap *s)
+{
+	drop_caches();
+	s->shmem_kb = vt_shmem_kb();
+	s->free_kb = vt_free_kb();
+}
+
+/* Wait (up to 5 s) for memory to come back to @base; the last snapshot in @now. */
+static bool back_to_base(const struct mem_snap *base, struct mem_snap *now)
+{
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		snap(now);
+		if (now->shmem_kb <= base->shmem_kb + SHMEM_TOL_KB &&
+		    now->free_kb >= base->free_kb - FREE_TOL_KB)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+FIXTURE(leak) {
+	struct vt_ctx ctx;
+	char name[VUSHM_NAME_MAX];
+	int cfd;
+	int fd;
+	char *win;
+	struct mem_snap base;
+};
+
+FIXTURE_VARIANT(leak) {
+	__u32 hole_policy;
+};
+
+FIXTURE_VARIANT_ADD(leak, hole_zero) {
+	.hole_policy = VUSHM_HOLE_ZERO,
+};
+
+FIXTURE_VARIANT_ADD(leak, hole_sigbus) {
+	.hole_policy = VUSHM_HOLE_SIGBUS,
+};
+
+/*
+ * Baseline, then: a 64 MiB memfd mapped RW into a fresh window, every page
+ * read and written through the window, the memfd closed.
+ */
+FIXTURE_SETUP(leak)
+{
+	struct mem_snap now;
+
+	self->cfd = -1;
+	self->fd = -1;
+	self->win = MAP_FAILED;
+	VT_CTX_SETUP(&self->ctx);
+	if (variant->hole_policy == VUSHM_HOLE_SIGBUS &&
+	    !(self->ctx.info.features & VUSHM_F_HOLE_SIGBUS))
+		VT_SETUP_SKIP("no VUSHM_F_HOLE_SIGBUS");
+	snap(&self->base);
+
+	self->cfd = vt_ctx_window(&self->ctx, "leak", 2 * BIG,
+				  variant->hole_policy, 0, self->name);
+	ASSERT_LE(0, self->cfd);
+	self->win = vt_mmap_node(self->name, 2 * BIG, 0,
+				 PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, self->win);
+	self->fd = vt_memfd(BIG, SEED, 0);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, BIG / 2, BIG,
+			    VUSHM_MAP_RW));
+	ASSERT_EQ(-1, vt_check_pattern(self->win + BIG / 2, BIG, SEED, 0));
+	memset(self->win + BIG / 2 + MiB, 0x3e, MiB);
+	close(self->fd);
+	self->fd = -1;
+
+	/* The memory really is in use now, held by the window alone. */
+	snap(&now);
+	ASSERT_LE(self->base.shmem_kb + (long)(BIG / KiB) - 1024, now.shmem_kb)
+		TH_LOG("Shmem %ld kB, baseline %ld kB", now.shmem_kb,
+		       self->base.shmem_kb);
+}
+
+FIXTURE_TEARDOWN(leak)
+{
+	if (self->win != MAP_FAILED)
+		munmap(self->win, 2 * BIG);
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->cfd >= 0)
+		close(self->cfd);
+	VT_CTX_TEARDOWN(&self->ctx);
+}
+
+#define EXPECT_BACK_TO_BASE() do {					\
+	struct mem_snap __now;						\
+	bool __ok = back_to_base(&self->base, &__now);			\
+									\
+	EXPECT_TRUE(__ok) TH_LOG("Shmem %ld kB (baseline %ld), "	\
+				 "free %ld kB (baseline %ld)",	\
+				 __now.shmem_kb, self->base.shmem_kb,	\
+				 __now.free_kb, self->base.free_kb);	\
+} while (0)
+
+/* munmap of the VMA alone frees nothing: the window still maps the file. */
+#define EXPECT_STILL_HELD() do {					\
+	struct mem_snap __now;						\
+									\
+	snap(&__now);							\
+	EXPECT_LE(self->base.shmem_kb + (long)(BIG / KiB) - 1024,	\
+		  __now.shmem_kb);					\
+} while (0)
+
+TEST_F_TIMEOUT(leak, unmap, 60)
+{
+	ASSERT_EQ(0, munmap(self->win, 2 * BIG));
+	self->win = MAP_FAILED;
+	EXPECT_STILL_HELD();
+	ASSERT_EQ(0, vt_unmap(self->cfd, BIG / 2, BIG));
+	EXPECT_BACK_TO_BASE();
+}
+
+/* UNMAP while the VMA is still there (the usual VMM case). */
+TEST_F_TIMEOUT(leak, unmap_vma_kept, 60)
+{
+	ASSERT_EQ(0, vt_unmap(self->cfd, BIG / 2, BIG));
+	EXPECT_BACK_TO_BASE();
+	EXPECT_EQ(0, vt_sysfs_num(self->name, "mapped_bytes"));
+}
+
+TEST_F_TIMEOUT(leak, reset, 60)
+{
+	ASSERT_EQ(0, vt_reset(self->cfd));
+	EXPECT_BACK_TO_BASE();
+}
+
+TEST_F_TIMEOUT(leak, controller_close, 60)
+{
+	ASSERT_EQ(0, close(self->cfd));
+	self->cfd = -1;
+	EXPECT_BACK_TO_BASE();
+	EXPECT_TRUE(vt_node_exists(self->name));
+}
+
+TEST_F_TIMEOUT(leak, destroy, 60)
+{
+	ASSERT_EQ(0, vt_destroy(self->ctx.ctl, self->name));
+	EXPECT_BACK_TO_BASE();
+	/* The VMA is still there and reads zeros. */
+	EXPECT_EQ(-1, vt_first_nonzero(self->win + BIG / 2, 4 * MiB));
+}
+
+/* A forked child keeps the VMA, the parent unmaps: freed all the same. */
+TEST_F_TIMEOUT(leak, fork_child_keeps_vma, 60)
+{
+	int to_child[2], to_parent[2];
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(to_child));
+	ASSERT_EQ(0, pipe(to_parent));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (vt_check_pattern(self->win + BIG / 2, MiB, SEED, 0) != -1)
+			_exit(10);
+		vt_post(to_parent[1]);
+		vt_pend(to_child[0]);
+		/* The old pages are gone from this VMA too. */
+		if (variant->hole_policy == VUSHM_HOLE_SIGBUS)
+			_exit(vt_count_faults(self->win + BIG / 2, BIG, false,
+					      SIGBUS) != BIG / PS);
+		_exit(vt_first_nonzero(self->win + BIG / 2, BIG) != -1);
+	}
+	ASSERT_EQ(0, vt_pend(to_parent[0]));
+	ASSERT_EQ(0, vt_unmap(self->cfd, BIG / 2, BIG));
+	EXPECT_BACK_TO_BASE();
+	vt_post(to_child[1]);
+	EXPECT_EQ(0, vt_wait(pid));
+}
+
+/* An EPHEMERAL window: closing its controller frees everything. */
+TEST_F_TIMEOUT(leak, ephemeral, 60)
+{
+	char name[VUSHM_NAME_MAX];
+	int cfd, fd;
+
+	if (!(self->ctx.info.features & VUSHM_F_EPHEMERAL))
+		SKIP(return, "no VUSHM_F_EPHEMERAL");
+	/* Give the fixture's memory back first; this test brings its own. */
+	ASSERT_EQ(0, vt_destroy(self->ctx.ctl, self->name));
+	EXPECT_BACK_TO_BASE();
+
+	cfd = vt_ctx_window(&self->ctx, "leakeph", BIG, VUSHM_HOLE_ZERO,
+			    VUSHM_CREATE_EPHEMERAL, name);
+	ASSERT_LE(0, cfd);
+	fd = vt_memfd(BIG, SEED, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, vt_map(cfd, fd, 0, 0, BIG, VUSHM_MAP_RW));
+	close(fd);
+	EXPECT_STILL_HELD();
+	ASSERT_EQ(0, close(cfd));
+	EXPECT_FALSE(vt_node_exists(name));
+	EXPECT_BACK_TO_BASE();
+}
+
+/* ------------------------------------------------------------------ */
+
+FIXTURE(cycles) {
+	struct vt_ctx ctx;
+};
+
+FIXTURE_SETUP(cycles)
+{
+	VT_CTX_SETUP(&self->ctx);
+}
+
+FIXTURE_TEARDOWN(cycles)
+{
+	VT_CTX_TEARDOWN(&self->ctx);
+}
+
+/* Many MAP/UNMAP cycles: no growth in Shmem, fds or mapping counts. */
+TEST_F_TIMEOUT(cycles, map_unmap_cycles, 120)
+{
+	char name[VUSHM_NAME_MAX];
+	struct mem_snap base, now;
+	int cfd, fd, nfds, i;
+	char *w;
+
+	snap(&base);
+	nfds = vt_count_fds();
+	cfd = vt_ctx_window(&self->ctx, "cyc", 8 * MiB, VUSHM_HOLE_ZERO, 0,
+			    name);
+	ASSERT_LE(0, cfd);
+	w = vt_mmap_node(name, 8 * MiB, 0, PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, w);
+	for (i = 0; i < 300; i++) {
+		fd = vt_memfd(MiB, SEED + i, 0);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, vt_map(cfd, fd, 0, (i % 7) * MiB, MiB,
+				    i & 1 ? VUSHM_MAP_RW : 0));
+		close(fd);
+		ASSERT_EQ((uint64_t)vt_word(SEED + i, 4096),
+			  *(uint64_t *)(w + (i % 7) * MiB + 4096));
+		ASSERT_EQ(0, vt_unmap(cfd, (i % 7) * MiB, MiB));
+	}
+	munmap(w, 8 * MiB);
+	EXPECT_EQ(0, vt_sysfs_num(name, "nr_mappings"));
+	EXPECT_EQ(0, vt_sysfs_num(name, "mapped_bytes"));
+	close(cfd);
+	EXPECT_EQ(nfds, vt_count_fds());
+	EXPECT_TRUE(back_to_base(&base, &now))
+		TH_LOG("Shmem %ld kB (baseline %ld)", now.shmem_kb,
+		       base.shmem_kb);
+}
+
+/* Many windows created, used and torn down in every way: fds flat. */
+TEST_F_TIMEOUT(cycles, window_cycles, 120)
+{
+	char name[VUSHM_NAME_MAX];
+	struct mem_snap base, now;
+	int nfds, i, fd, cfd;
+
+	fd = vt_memfd(MiB, SEED, 0);
+	ASSERT_LE(0, fd);
+	snap(&base);
+	nfds = vt_count_fds();
+	for (i = 0; i < 60; i++) {
+		__u32 flags = (i % 3 == 2 &&
+			       (self->ctx.info.features & VUSHM_F_EPHEMERAL)) ?
+			      VUSHM_CREATE_EPHEMERAL : 0;
+		char *w;
+
+		vt_make_name(name, "wcyc");
+		cfd = vt_create(self->ctx.ctl, name, 4 * MiB, VUSHM_HOLE_ZERO,
+				flags);
+		ASSERT_LE(0, cfd);
+		ASSERT_EQ(0, vt_map(cfd, fd, 0, 0, MiB, VUSHM_MAP_RW));
+		w = vt_mmap_node(name, 4 * MiB, 0, PROT_READ | PROT_WRITE);
+		ASSERT_NE(MAP_FAILED, w);
+		w[2 * MiB] = 1;		/* a scratch page in a hole */
+		switch (i % 3) {
+		case 0:		/* destroy with everything live */
+			ASSERT_EQ(0, vt_destroy(self->ctx.ctl, name));
+			close(cfd);
+			break;
+		case 1:		/* close, attach, close, destroy */
+			close(cfd);
+			cfd = vt_attach(self->ctx.ctl, name);
+			ASSERT_LE(0, cfd);
+			close(cfd);
+			ASSERT_EQ(0, vt_destroy(self->ctx.ctl, name));
+			break;
+		case 2:		/* ephemeral (or plain destroy) */
+			close(cfd);
+			if (!flags)
+				ASSERT_EQ(0, vt_destroy(self->ctx.ctl, name));
+			break;
+		}
+		munmap(w, 4 * MiB);
+		EXPECT_FALSE(vt_node_exists(name));
+	}
+	EXPECT_EQ(nfds, vt_count_fds());
+	EXPECT_TRUE(back_to_base(&base, &now))
+		TH_LOG("Shmem %ld kB (baseline %ld)", now.shmem_kb,
+		       base.shmem_kb);
+	close(fd);
+}
+
+VT_HARNESS_MAIN

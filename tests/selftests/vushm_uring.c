@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vushm_uring: MAP, UNMAP and RESET as IORING_OP_URING_CMD.
+ *
+ * Single commands behave like the ioctls; 64 commands submitted with one
+ * io_uring_enter() each complete with their own result, successes and
+ * deliberate failures mixed (each failure chosen so that its errno does not
+ * depend on the order the batch runs in); linked chains run in order;
+ * IOSQE_ASYNC (io-wq) and SQPOLL submissions work too.
+ */
+#define VT_URING
+#include "vushm_test.h"
+
+#define SEED	0x0e0e
+#define WSIZE	(4 * MiB)
+#define NBATCH	64
+
+FIXTURE(ur) {
+	struct vt_ctx ctx;
+	char name[VUSHM_NAME_MAX];
+	int cfd;
+	int fd;
+	char *win;
+	struct io_uring ring;
+	bool ring_ok;
+};
+
+FIXTURE_SETUP(ur)
+{
+	self->cfd = -1;
+	self->fd = -1;
+	self->win = MAP_FAILED;
+	self->ring_ok = false;
+	VT_CTX_SETUP(&self->ctx);
+	if (!(self->ctx.info.features & VUSHM_F_URING_CMD))
+		VT_SETUP_SKIP("no VUSHM_F_URING_CMD");
+	self->fd = vt_memfd(MiB, SEED, 0);
+	ASSERT_LE(0, self->fd);
+	self->cfd = vt_ctx_window(&self->ctx, "ur", WSIZE, VUSHM_HOLE_ZERO, 0,
+				  self->name);
+	ASSERT_LE(0, self->cfd);
+	self->win = vt_mmap_node(self->name, WSIZE, 0, PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, self->win);
+	ASSERT_EQ(0, vt_ring_init(&self->ring, 2 * NBATCH));
+	self->ring_ok = true;
+}
+
+FIXTURE_TEARDOWN(ur)
+{
+	if (self->ring_ok)
+		io_uring_queue_exit(&self->ring);
+	if (self->win != MAP_FAILED)
+		munmap(self->win, WSIZE);
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->cfd >= 0)
+		close(self->cfd);
+	VT_CTX_TEARDOWN(&self->ctx);
+}
+
+TEST_F(ur, map_unmap)
+{
+	ASSERT_EQ(0, vt_uring_map(&self->ring, self->cfd, self->fd, PS, 2 * PS,
+				  4 * PS, VUSHM_MAP_RW));
+	EXPECT_EQ(-1, vt_check_pattern(self->win + 2 * PS, 4 * PS, SEED, PS));
+	self->win[2 * PS] = 0x2b;
+	EXPECT_EQ(0x2b, (unsigned char)vt_fd_u64(self->fd, PS));
+	EXPECT_EQ(1, vt_sysfs_num(self->name, "nr_mappings"));
+	ASSERT_EQ(0, vt_uring_unmap(&self->ring, self->cfd, 2 * PS, 4 * PS));
+	EXPECT_EQ(-1, vt_first_nonzero(self->win, WSIZE));
+	EXPECT_EQ(0, vt_sysfs_num(self->name, "nr_mappings"));
+}
+
+/* Read-only via uring_cmd is just as read-only. */
+TEST_F(ur, map_ro)
+{
+	ASSERT_EQ(0, vt_uring_map(&self->ring, self->cfd, self->fd, 0, 0,
+				  4 * PS, 0));
+	EXPECT_EQ(-1, vt_check_pattern(self->win, 4 * PS, SEED, 0));
+	EXPECT_EQ(SIGBUS, vt_try_write(self->win + PS, 1));
+	EXPECT_EQ(-1, vt_check_fd(self->fd, 0, 4 * PS, SEED));
+}
+
+/* uring_cmd and ioctl act on the same state. */
+TEST_F(ur, mixed_with_ioctl)
+{
+	ASSERT_EQ(0, vt_uring_map(&self->ring, self->cfd, self->fd, 0, 0, PS,
+				  0));
+	EXPECT_EQ(-EEXIST, vt_map(self->cfd, self->fd, 0, 0, PS, 0));
+	EXPECT_EQ(0, vt_unmap(self->cfd, 0, PS));
+	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, PS, 0));
+	EXPECT_EQ(-EEXIST, vt_uring_map(&self->ring, self->cfd, self->fd, 0, 0,
+					PS, 0));
+	EXPECT_EQ(0, vt_uring_unmap(&self->ring, self->cfd, 0, PS));
+	EXPECT_EQ(-ENOENT, vt_unmap(self->cfd, 0, PS));
+	EXPECT_EQ(-ENOENT, vt_uring_unmap(&self->ring, self->cfd, 0, PS));
+}
+
+TEST_F(ur, reset)
+{
+	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, PS, 0));
+	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, MiB, 8 * PS, VUSHM_MAP_RW));
+	EXPECT_EQ(-1, vt_check_pattern(self->win + MiB, 8 * PS, SEED, 0));
+	EXPECT_EQ(0, vt_uring_cmd(&self->ring, self->cfd, VUSHM_RESET, NULL, 0));
+	EXPECT_EQ(0, vt_sysfs_num(self->name, "nr_mappings"));
+	EXPECT_EQ(-1, vt_first_nonzero(self->win, WSIZE));
+}
+
+/* Submit everything queued with one io_uring_enter; collect n CQEs by user_data. */
+static int submit_collect(struct io_uring *ring, int n, int *res, bool *seen)
+{
+	struct io_uring_cqe *cqe;
+	int i, ret;
+
+	ret = io_uring_submit(ring);
+	if (ret != n)
+		return ret < 0 ? ret : -EIO;
+	for (i = 0; i < n; i++) {
+		ret = io_uring_wait_cqe(ring, &cqe);
+		if (ret)
+			return ret;
+		if (cqe->user_data >= (__u64)n || seen[cqe->user_data])
+			return -EPROTO;
+		seen[cqe->user_data] = true;
+		res[cqe->user_data] = cqe->res;
+		io_uring_cqe_seen(ring, cqe);
+	}
+	return 0;
+}
+
+static const char *errname(int e)
+{
+	static char bufs[4][32];
+	static unsigned int n;
+	char *buf = bufs[n++ % 4];
+
+	if (!e)
+		return "0";
+	snprintf(buf, sizeof(bufs[0]), "-%s", strerrorname_np(-e) ?: "?");
+	return buf;
+}
+
+/*
+ * 64 SQEs in one io_uring_enter: 32 MAPs that succeed (page 2i of the
+ * window <- memfd page i, alternately RO and RW) and 32 that fail, each
+ * failure independent of ordering.
+ */
+TEST_F(ur, batch_mixed_64)
+{
+	int expect[NBATCH], res[NBATCH], i, rdonly;
+	bool seen[NBATCH] = { false };
+	struct vushm_unmap u;
+	struct vushm_map m;
+
+	rdonly = vt_reopen(self->fd, O_RDONLY);
+	ASSERT_LE(0, rdonly);
+	/* A mapping made before the batch, for EEXIST. */
+	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 200 * PS, 4 * PS, 0));
+
+	for (i = 0; i < NBATCH; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&self->ring);
+		__u32 op = VUSHM_MAP;
+		void *cmd = &m;
+		size_t len = sizeof(m);
+
+		ASSERT_NE(NULL, sqe);
+		vt_map_args(&m, self->fd, 0, 0, PS, 0);
+		if (i < NBATCH / 2) {
+			m.fd_offset = i * PS;
+			m.shm_offset = 2 * i * PS;
+			m.flags = i & 1 ? VUSHM_MAP_RW : 0;
+			expect[i] = 0;
+		} else {
+			/* Failures use window pages >= 256, never mapped. */
+			m.shm_offset = (256 + i) * PS;
+			switch (i % 10) {
+			case 0:
+				m.len = PS + 512;
+				expect[i] = -EINVAL;
+				break;
+			case 1:
+				m.shm_offset = WSIZE;
+				expect[i] = -ERANGE;
+				break;
+			case 2:
+				m.fd = -1;
+				expect[i] = -EBADF;
+				break;
+			case 3:
+				m.fd_offset = MiB;
+				expect[i] = -ENXIO;
+				break;
+			case 4:
+				m.reserved[0] = 1;
+				expect[i] = -EINVAL;
+				break;
+			case 5:
+				vt_unmap_args(&u, (256 + i) * PS, PS);
+				op = VUSHM_UNMAP;
+				cmd = &u;
+				len = sizeof(u);
+				expect[i] = -ENOENT;
+				break;
+			case 6:
+				op = _IO(VUSHM_IOC_MAGIC, 0x7e);
+				expect[i] = -EOPNOTSUPP;
+				break;
+			case 7:
+				m.fd = rdonly;
+				m.flags = VUSHM_MAP_RW;
+				expect[i] = -EACCES;
+				break;
+			case 8:
+				m.shm_offset = 201 * PS;
+				expect[i] = -EEXIST;
+				break;
+			case 9:
+				vt_unmap_args(&u, 200 * PS, 4 * PS);
+				u.flags = 1;
+				op = VUSHM_UNMAP;
+				cmd = &u;
+				len = sizeof(u);
+				expect[i] = -EINVAL;
+				break;
+			}
+		}
+		vt_prep_cmd(&self->ring, sqe, self->cfd, op, cmd, len, i);
+	}
+	ASSERT_EQ(0, submit_collect(&self->ring, NBATCH, res, seen));
+	for (i = 0; i < NBATCH; i++) {
+		EXPECT_EQ(expect[i], res[i])
+			TH_LOG("sqe %d: expected %s, got %s", i,
+			       errname(expect[i]), errname(res[i]));
+	}
+
+	/* The window holds exactly the 32 good mappings (+ the EEXIST one). */
+	EXPECT_EQ(NBATCH / 2 + 1, vt_sysfs_num(self->name, "nr_mappings"));
+	for (i = 0; i < NBATCH / 2; i++) {
+		EXPECT_EQ(-1, vt_check_pattern(self->win + 2 * i * PS, PS, SEED,
+					       i * PS));
+		EXPECT_EQ(-1, vt_first_nonzero(self->win + (2 * i + 1) * PS,
+					       PS));
+		EXPECT_EQ(i & 1 ? 0 : SIGBUS,
+			  vt_try_write(self->win + 2 * i * PS + 1,
+				       ((unsigned char *)self->win)[2 * i * PS + 1]));
+	}
+	EXPECT_EQ(-1, vt_first_nonzero(self->win + 256 * PS, WSIZE - 256 * PS));
+	close(rdonly);
+}
+
+/* 64 UNMAPs in one enter: 32 exact (0) and 32 wrong-length (ENOENT). */
+TEST_F(ur, batch_unmap_64)
+{
+	int expect[NBATCH], res[NBATCH], i;
+	bool seen[NBATCH] = { false };
+
+	for (i = 0; i < NBATCH / 2; i++) {
+		ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 4 * i * PS, 2 * PS,
+				    VUSHM_MAP_RW));
+	}
+	EXPECT_EQ(-1, vt_check_pattern(self->win + 8 * PS, 2 * PS, SEED, 0));
+	for (i = 0; i < NBATCH; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&self->ring);
+		struct vushm_unmap u;
+		int k = i / 2;
+
+		ASSERT_NE(NULL, sqe);
+		if (i & 1) {
+			vt_unmap_args(&u, 4 * k * PS, 3 * PS);
+			expect[i] = -ENOENT;
+		} else {
+			vt_unmap_args(&u, 4 * k * PS, 2 * PS);
+			expect[i] = 0;
+		}
+		vt_prep_cmd(&self->ring, sqe, self->cfd, VUSHM_UNMAP, &u,
+			    sizeof(u), i);
+	}
+	ASSERT_EQ(0, submit_collect(&self->ring, NBATCH, res, seen));
+	for (i = 0; i < NBATCH; i++) {
+		EXPECT_EQ(expect[i], res[i])
+			TH_LOG("sqe %d: expected %s, got %s", i,
+			       errname(expect[i]), errname(res[i]));
+	}
+	EXPECT_EQ(0, vt_sysfs_num(self->name, "nr_mappings"));
+	EXPECT_EQ(-1, vt_first_nonzero(self->win, WSIZE));
+}
+
+/* A linked chain runs in order: MAP, UNMAP, MAP of the same range. */
+TEST_F(ur, linked_chain)
+{
+	int fd2 = vt_memfd(MiB, SEED + 1, 0), res[4], i;
+	bool seen[4] = { false };
+	struct vushm_unmap u;
+	struct vushm_map m;
+
+	ASSERT_LE(0, fd2);
+	for (i = 0; i < 4; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&self->ring);
+
+		ASSERT_NE(NULL, sqe);
+		switch (i) {
+		case 0:
+			vt_map_args(&m, self->fd, 0, 0, 8 * PS, 0);
+			vt_prep_cmd(&self->ring, sqe, self->cfd, VUSHM_MAP, &m,
+				    sizeof(m), i);
+			break;
+		case 1:
+			vt_unmap_args(&u, 0, 8 * PS);
+			vt_prep_cmd(&self->ring, sqe, self->cfd, VUSHM_UNMAP,
+				    &u, sizeof(u), i);
+			break;
+		case 2:
+			vt_map_args(&m, fd2, 0, 0, 8 * PS, VUSHM_MAP_RW);
+			vt_prep_cmd(&self->ring, sqe, self->cfd, VUSHM_MAP, &m,
+				    sizeof(m), i);
+			break;
+		case 3:
+			/* Fails (overlap); must not affect the others. */
+			vt_map_args(&m, self->fd, 0, 4 * PS, PS, 0);
+			vt_prep_cmd(&self->ring, sqe, self->cfd, VUSHM_MAP, &m,
+				    sizeof(m), i);
+			break;
+		}
+		if (i < 3)
+			sqe->flags |= IOSQE_IO_LINK;
+	}
+	ASSERT_EQ(0, submit_collect(&self->ring, 4, res, seen));
+	EXPECT_EQ(0, res[0]);
+	EXPECT_EQ(0, res[1]);
+	EXPECT_EQ(0, res[2]);
+	EXPECT_EQ(-EEXIST, res[3]);
+	EXPECT_EQ(-1, vt_check_pattern(self->win, 8 * PS, SEED + 1, 0));
+	close(fd2);
+}
+
+/* IOSQE_ASYNC: the command runs from an io-wq worker of this task. */
+TEST_F(ur, async_worker)
+{
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	struct vushm_map m;
+
+	sqe = io_uring_get_sqe(&self->ring);
+	ASSERT_NE(NULL, sqe);
+	vt_map_args(&m, self->fd, 0, 16 * PS, 4 * PS, VUSHM_MAP_RW);
+	vt_prep_cmd(&self->ring, sqe, self->cfd, VUSHM_MAP, &m, sizeof(m), 1);
+	sqe->flags |= IOSQE_ASYNC;
+	ASSERT_EQ(1, io_uring_submit_and_wait(&self->ring, 1));
+	ASSERT_EQ(0, io_uring_wait_cqe(&self->ring, &cqe));
+	EXPECT_EQ(0, cqe->res);
+	io_uring_cqe_seen(&self->ring, cqe);
+	EXPECT_EQ(-1, vt_check_pattern(self->win + 16 * PS, 4 * PS, SEED, 0));
+}
+
+/* An SQPOLL ring: the kernel thread submits on the task's behalf. */
+TEST_F(ur, sqpoll)
+{
+	struct io_uring_params p;
+	struct io_uring ring;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_SQPOLL | IORING_SETUP_SQE128;
+	p.sq_thread_idle = 100;
+	r = io_uring_queue_init_params(8, &ring, &p);
+	if (r)
+		SKIP(return, "no SQPOLL ring: %s", strerror(-r));
+	EXPECT_EQ(0, vt_uring_map(&ring, self->cfd, self->fd, 0, 32 * PS, PS,
+				  0));
+	EXPECT_EQ(-1, vt_check_pattern(self->win + 32 * PS, PS, SEED, 0));
+	EXPECT_EQ(0, vt_uring_unmap(&ring, self->cfd, 32 * PS, PS));
+	EXPECT_EQ(-1, vt_first_nonzero(self->win + 32 * PS, PS));
+	io_uring_queue_exit(&ring);
+}
+
+VT_HARNESS_MAIN
