@@ -12,11 +12,9 @@
 #define WSIZE	(4 * MiB)
 #define FSIZE	(1 * MiB)
 
+/* A WSIZE VUSHM_HOLE_ZERO window, not mmapped; w.fd: memfd, FSIZE, SEED. */
 FIXTURE(bad) {
-	struct vt_ctx ctx;
-	char name[VUSHM_NAME_MAX];
-	int cfd;
-	int fd;		/* memfd, FSIZE, SEED */
+	struct vt_win w;
 	char saved_param[32];	/* max_mappings to restore, or "" */
 };
 
@@ -40,14 +38,9 @@ static int param_rw(const char *path, char *buf, size_t n, bool write)
 
 FIXTURE_SETUP(bad)
 {
-	self->cfd = -1;
-	self->fd = -1;
-	VT_CTX_SETUP(&self->ctx);
-	self->fd = vt_memfd(FSIZE, SEED, MFD_ALLOW_SEALING);
-	ASSERT_LE(0, self->fd);
-	self->cfd = vt_ctx_window(&self->ctx, "bad", WSIZE, VUSHM_HOLE_ZERO, 0,
-				  self->name);
-	ASSERT_LE(0, self->cfd);
+	vt_win_setup(_metadata, &self->w, WSIZE);
+	vt_win_memfd(_metadata, &self->w, FSIZE, SEED, MFD_ALLOW_SEALING);
+	vt_win_create(_metadata, &self->w, "bad", VUSHM_HOLE_ZERO);
 }
 
 FIXTURE_TEARDOWN(bad)
@@ -55,17 +48,13 @@ FIXTURE_TEARDOWN(bad)
 	if (self->saved_param[0])
 		param_rw(MAX_MAPPINGS_PARAM, self->saved_param,
 			 sizeof(self->saved_param), true);
-	if (self->fd >= 0)
-		close(self->fd);
-	if (self->cfd >= 0)
-		close(self->cfd);
-	VT_CTX_TEARDOWN(&self->ctx);
+	vt_win_teardown(_metadata, &self->w);
 }
 
 /* CREATE through the context (so a wrong success is cleaned up); 0 or -errno. */
 static int create(FIXTURE_DATA(bad) *self, struct vushm_create *c)
 {
-	int cfd = vt_ctx_window_ex(&self->ctx, c);
+	int cfd = vt_ctx_window_ex(&self->w.ctx, c);
 
 	if (cfd < 0)
 		return cfd;
@@ -118,10 +107,10 @@ CREATE_CASE(size_zero,		-EINVAL, c.size = 0)
 CREATE_CASE(size_unaligned,	-EINVAL, c.size = MiB + 1)
 CREATE_CASE(size_half_page,	-EINVAL, c.size = PS / 2)
 CREATE_CASE(size_too_big,	-EFBIG,
-	    c.size = self->ctx.info.max_window_size + PS)
+	    c.size = self->w.ctx.info.max_window_size + PS)
 CREATE_CASE(size_huge,		-EFBIG, c.size = ~0ULL & ~(__u64)(PS - 1))
 CREATE_CASE(size_max_ok,	0,
-	    c.size = self->ctx.info.max_window_size & ~(__u64)(PS - 1))
+	    c.size = self->w.ctx.info.max_window_size & ~(__u64)(PS - 1))
 CREATE_CASE(shmid_256,		-EINVAL, c.shmid = 256)
 CREATE_CASE(shmid_huge,		-EINVAL, c.shmid = 0xffffffffU)
 CREATE_CASE(shmid_255_ok,	0, c.shmid = 255)
@@ -139,28 +128,28 @@ CREATE_CASE(reserved0,		-EINVAL, c.reserved[0] = 1)
 CREATE_CASE(reserved1,		-EINVAL, c.reserved[1] = 1)
 CREATE_CASE(reserved2,		-EINVAL, c.reserved[2] = 1)
 CREATE_CASE(reserved3,		-EINVAL, c.reserved[3] = 1ULL << 63)
-CREATE_CASE(duplicate,		-EEXIST, vt_set_name(c.name, self->name))
+CREATE_CASE(duplicate,		-EEXIST, vt_set_name(c.name, self->w.name))
 
 /* The same name as a live window, any other fields: still EEXIST. */
 TEST_F(bad, create_duplicate_other_size)
 {
 	struct vushm_create c;
 
-	vt_create_args(&c, self->name, 2 * WSIZE, VUSHM_HOLE_SIGBUS);
+	vt_create_args(&c, self->w.name, 2 * WSIZE, VUSHM_HOLE_SIGBUS);
 	EXPECT_EQ(-EEXIST, create(self, &c));
 	/* The existing window is unchanged. */
-	EXPECT_EQ((long long)WSIZE, vt_sysfs_num(self->name, "size"));
+	EXPECT_EQ((long long)WSIZE, vt_sysfs_num(self->w.name, "size"));
 }
 
 TEST_F(bad, create_efault)
 {
-	EXPECT_EQ(-EFAULT, vt_ioctl(self->ctx.ctl, VUSHM_CREATE, NULL));
+	EXPECT_EQ(-EFAULT, vt_ioctl(self->w.ctx.ctl, VUSHM_CREATE, NULL));
 }
 
 /* max_windows windows at most: the next CREATE gets ENOSPC. */
 TEST_F_TIMEOUT(bad, create_enospc, 300)
 {
-	unsigned int max = self->ctx.info.max_windows, existing = 0, made = 0;
+	unsigned int max = self->w.ctx.info.max_windows, existing = 0, made = 0;
 	char (*names)[VUSHM_NAME_MAX];
 	struct dirent *e;
 	int r = 0, i;
@@ -178,7 +167,7 @@ TEST_F_TIMEOUT(bad, create_enospc, 300)
 	ASSERT_NE(NULL, names);
 	while (made <= max) {
 		vt_make_name(names[made], "nsp");
-		r = vt_create(self->ctx.ctl, names[made], PS, 0, 0);
+		r = vt_create(self->w.ctx.ctl, names[made], PS, 0, 0);
 		if (r < 0)
 			break;
 		close(r);
@@ -187,14 +176,14 @@ TEST_F_TIMEOUT(bad, create_enospc, 300)
 	EXPECT_EQ(-ENOSPC, r);
 	EXPECT_EQ(max, existing + made);
 	for (i = 0; i < (int)made; i++)
-		vt_destroy(self->ctx.ctl, names[i]);
+		vt_destroy(self->w.ctx.ctl, names[i]);
 	/* Room again. */
 	vt_make_name(names[0], "nsp");
-	r = vt_create(self->ctx.ctl, names[0], PS, 0, 0);
+	r = vt_create(self->w.ctx.ctl, names[0], PS, 0, 0);
 	EXPECT_LE(0, r);
 	if (r >= 0) {
 		close(r);
-		vt_destroy(self->ctx.ctl, names[0]);
+		vt_destroy(self->w.ctx.ctl, names[0]);
 	}
 	free(names);
 }
@@ -209,15 +198,15 @@ TEST_F(bad, cmd##_##tname)						\
 	struct vushm_window_ref r;					\
 	int ret;							\
 									\
-	vt_ref_args(&r, self->name);					\
+	vt_ref_args(&r, self->w.name);					\
 	tweak;								\
-	ret = vt_ioctl(self->ctx.ctl, REF_CMD_##cmd, &r);		\
+	ret = vt_ioctl(self->w.ctx.ctl, REF_CMD_##cmd, &r);		\
 	if (ret >= 0 && REF_CMD_##cmd == VUSHM_ATTACH)			\
 		close(ret);						\
 	EXPECT_EQ(err, ret < 0 ? ret : 0);				\
 	/* The window is still there (unless DESTROY was meant to work). */ \
 	EXPECT_EQ(err == 0 && REF_CMD_##cmd == VUSHM_DESTROY ? false : true, \
-		  vt_sysfs_exists(self->name));				\
+		  vt_sysfs_exists(self->w.name));			\
 }
 #define REF_CMD_attach	VUSHM_ATTACH
 #define REF_CMD_destroy	VUSHM_DESTROY
@@ -249,15 +238,15 @@ REF_CASE(destroy, ok,		 0, (void)0)
 
 TEST_F(bad, destroy_twice)
 {
-	EXPECT_EQ(0, vt_destroy(self->ctx.ctl, self->name));
-	EXPECT_EQ(-ENOENT, vt_destroy(self->ctx.ctl, self->name));
-	EXPECT_EQ(-ENOENT, vt_attach(self->ctx.ctl, self->name));
+	EXPECT_EQ(0, vt_destroy(self->w.ctx.ctl, self->w.name));
+	EXPECT_EQ(-ENOENT, vt_destroy(self->w.ctx.ctl, self->w.name));
+	EXPECT_EQ(-ENOENT, vt_attach(self->w.ctx.ctl, self->w.name));
 }
 
 TEST_F(bad, attach_destroy_efault)
 {
-	EXPECT_EQ(-EFAULT, vt_ioctl(self->ctx.ctl, VUSHM_ATTACH, NULL));
-	EXPECT_EQ(-EFAULT, vt_ioctl(self->ctx.ctl, VUSHM_DESTROY, NULL));
+	EXPECT_EQ(-EFAULT, vt_ioctl(self->w.ctx.ctl, VUSHM_ATTACH, NULL));
+	EXPECT_EQ(-EFAULT, vt_ioctl(self->w.ctx.ctl, VUSHM_DESTROY, NULL));
 }
 
 /* ------------------------------------------------------------------ */
@@ -268,7 +257,7 @@ TEST_F(bad, attach_destroy_efault)
 #define EXPECT_NO_MAPPINGS() do {					\
 	struct vushm_info __i;						\
 									\
-	ASSERT_EQ(0, vt_get_info(self->cfd, &__i));			\
+	ASSERT_EQ(0, vt_get_info(self->w.cfd, &__i));			\
 	EXPECT_EQ(0U, __i.nr_mappings);					\
 	EXPECT_EQ(0ULL, __i.mapped_bytes);				\
 } while (0)
@@ -278,9 +267,9 @@ TEST_F(bad, map_##tname)						\
 {									\
 	struct vushm_map m;						\
 									\
-	vt_map_args(&m, self->fd, 0, 0, 4 * PS, VUSHM_MAP_RW);		\
+	vt_map_args(&m, self->w.fd, 0, 0, 4 * PS, VUSHM_MAP_RW);	\
 	tweak;								\
-	EXPECT_EQ(err, vt_ioctl(self->cfd, VUSHM_MAP, &m));		\
+	EXPECT_EQ(err, vt_ioctl(self->w.cfd, VUSHM_MAP, &m));		\
 	if (err)							\
 		EXPECT_NO_MAPPINGS();					\
 }
@@ -317,7 +306,7 @@ MAP_CASE(ebadf_huge,		-EBADF, m.fd = 0x7fffffff)
 
 TEST_F(bad, map_efault)
 {
-	EXPECT_EQ(-EFAULT, vt_ioctl(self->cfd, VUSHM_MAP, NULL));
+	EXPECT_EQ(-EFAULT, vt_ioctl(self->w.cfd, VUSHM_MAP, NULL));
 }
 
 /* A closed fd number: EBADF. */
@@ -327,7 +316,7 @@ TEST_F(bad, map_ebadf_closed)
 
 	ASSERT_LE(0, fd);
 	close(fd);
-	EXPECT_EQ(-EBADF, vt_map(self->cfd, fd, 0, 0, PS, 0));
+	EXPECT_EQ(-EBADF, vt_map(self->w.cfd, fd, 0, 0, PS, 0));
 	EXPECT_NO_MAPPINGS();
 }
 
@@ -349,7 +338,7 @@ static int map_fd_both(int cfd, int fd, int *ro, int *rw)
 #define EXPECT_FD_REFUSED(fd, err) do {					\
 	int __ro, __rw;							\
 									\
-	map_fd_both(self->cfd, fd, &__ro, &__rw);			\
+	map_fd_both(self->w.cfd, fd, &__ro, &__rw);			\
 	EXPECT_EQ(err, __ro);						\
 	EXPECT_EQ(err, __rw);						\
 	EXPECT_NO_MAPPINGS();						\
@@ -395,7 +384,7 @@ TEST_F(bad, map_regular_file_not_tmpfs)
 	TH_LOG("file on fs magic 0x%lx, %zu bytes", (unsigned long)sf.f_type,
 	       sz);
 	/* O_RDONLY: the RO case must say EOPNOTSUPP (not EACCES). */
-	EXPECT_EQ(-EOPNOTSUPP, vt_map(self->cfd, fd, 0, 0, PS, 0));
+	EXPECT_EQ(-EOPNOTSUPP, vt_map(self->w.cfd, fd, 0, 0, PS, 0));
 	EXPECT_NO_MAPPINGS();
 	close(fd);
 }
@@ -406,7 +395,7 @@ TEST_F(bad, map_pipe)
 
 	/* The read end: readable, so only "not shmem" applies. */
 	ASSERT_EQ(0, pipe(p));
-	EXPECT_EQ(-EOPNOTSUPP, vt_map(self->cfd, p[0], 0, 0, PS, 0));
+	EXPECT_EQ(-EOPNOTSUPP, vt_map(self->w.cfd, p[0], 0, 0, PS, 0));
 	EXPECT_NO_MAPPINGS();
 	close(p[0]);
 	close(p[1]);
@@ -424,7 +413,7 @@ TEST_F(bad, map_socket)
 
 TEST_F(bad, map_window_node)
 {
-	int nfd = vt_open_node(self->name, O_RDWR);
+	int nfd = vt_open_node(self->w.name, O_RDWR);
 
 	ASSERT_LE(0, nfd);
 	EXPECT_FD_REFUSED(nfd, -EOPNOTSUPP);
@@ -433,12 +422,12 @@ TEST_F(bad, map_window_node)
 
 TEST_F(bad, map_control_node)
 {
-	EXPECT_FD_REFUSED(self->ctx.ctl, -EOPNOTSUPP);
+	EXPECT_FD_REFUSED(self->w.ctx.ctl, -EOPNOTSUPP);
 }
 
 TEST_F(bad, map_controller_fd)
 {
-	EXPECT_FD_REFUSED(self->cfd, -EOPNOTSUPP);
+	EXPECT_FD_REFUSED(self->w.cfd, -EOPNOTSUPP);
 }
 
 TEST_F(bad, map_dev_zero)
@@ -457,7 +446,7 @@ TEST_F(bad, map_directory)
 	if (fd < 0)
 		fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(-EOPNOTSUPP, vt_map(self->cfd, fd, 0, 0, PS, 0));
+	EXPECT_EQ(-EOPNOTSUPP, vt_map(self->w.cfd, fd, 0, 0, PS, 0));
 	EXPECT_NO_MAPPINGS();
 	close(fd);
 }
@@ -468,23 +457,23 @@ TEST_F(bad, map_directory)
 
 TEST_F(bad, map_rdonly_fd_rw)
 {
-	int fd = vt_reopen(self->fd, O_RDONLY);
+	int fd = vt_reopen(self->w.fd, O_RDONLY);
 
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(-EACCES, vt_map(self->cfd, fd, 0, 0, PS, VUSHM_MAP_RW));
+	EXPECT_EQ(-EACCES, vt_map(self->w.cfd, fd, 0, 0, PS, VUSHM_MAP_RW));
 	EXPECT_NO_MAPPINGS();
 	close(fd);
 }
 
 TEST_F(bad, map_rdonly_fd_ro_ok)
 {
-	int fd = vt_reopen(self->fd, O_RDONLY);
+	int fd = vt_reopen(self->w.fd, O_RDONLY);
 	char *w;
 
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(0, vt_map(self->cfd, fd, 0, 0, PS, 0));
+	EXPECT_EQ(0, vt_map(self->w.cfd, fd, 0, 0, PS, 0));
 	close(fd);
-	w = vt_mmap_node(self->name, PS, 0, PROT_READ);
+	w = vt_mmap_node(self->w.name, PS, 0, PROT_READ);
 	ASSERT_NE(MAP_FAILED, w);
 	EXPECT_EQ(-1, vt_check_pattern(w, PS, SEED, 0));
 	munmap(w, PS);
@@ -492,20 +481,20 @@ TEST_F(bad, map_rdonly_fd_ro_ok)
 
 TEST_F(bad, map_wronly_fd_ro)
 {
-	int fd = vt_reopen(self->fd, O_WRONLY);
+	int fd = vt_reopen(self->w.fd, O_WRONLY);
 
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(-EACCES, vt_map(self->cfd, fd, 0, 0, PS, 0));
+	EXPECT_EQ(-EACCES, vt_map(self->w.cfd, fd, 0, 0, PS, 0));
 	EXPECT_NO_MAPPINGS();
 	close(fd);
 }
 
 TEST_F(bad, map_wronly_fd_rw)
 {
-	int fd = vt_reopen(self->fd, O_WRONLY);
+	int fd = vt_reopen(self->w.fd, O_WRONLY);
 
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(-EACCES, vt_map(self->cfd, fd, 0, 0, PS, VUSHM_MAP_RW));
+	EXPECT_EQ(-EACCES, vt_map(self->w.cfd, fd, 0, 0, PS, VUSHM_MAP_RW));
 	EXPECT_NO_MAPPINGS();
 	close(fd);
 }
@@ -513,8 +502,8 @@ TEST_F(bad, map_wronly_fd_rw)
 #define SEAL_CASE(tname, seal)						\
 TEST_F(bad, map_##tname##_rw)						\
 {									\
-	ASSERT_EQ(0, fcntl(self->fd, F_ADD_SEALS, seal));		\
-	EXPECT_EQ(-EPERM, vt_map(self->cfd, self->fd, 0, 0, PS,		\
+	ASSERT_EQ(0, fcntl(self->w.fd, F_ADD_SEALS, seal));		\
+	EXPECT_EQ(-EPERM, vt_map(self->w.cfd, self->w.fd, 0, 0, PS,	\
 				 VUSHM_MAP_RW));			\
 	EXPECT_NO_MAPPINGS();						\
 }									\
@@ -522,9 +511,9 @@ TEST_F(bad, map_##tname##_ro_ok)					\
 {									\
 	char *w;							\
 									\
-	ASSERT_EQ(0, fcntl(self->fd, F_ADD_SEALS, seal));		\
-	EXPECT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, PS, 0));		\
-	w = vt_mmap_node(self->name, PS, 0, PROT_READ | PROT_WRITE);	\
+	ASSERT_EQ(0, fcntl(self->w.fd, F_ADD_SEALS, seal));		\
+	EXPECT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, PS, 0));	\
+	w = vt_mmap_node(self->w.name, PS, 0, PROT_READ | PROT_WRITE);	\
 	ASSERT_NE(MAP_FAILED, w);					\
 	EXPECT_EQ(-1, vt_check_pattern(w, PS, SEED, 0));		\
 	EXPECT_EQ(SIGBUS, vt_try_write(w, 1));				\
@@ -537,37 +526,37 @@ SEAL_CASE(seal_future_write, F_SEAL_FUTURE_WRITE)
 /* An RW mapping is a writable mapping of the memfd: F_SEAL_WRITE is EBUSY. */
 TEST_F(bad, seal_write_while_rw_mapped)
 {
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, PS, VUSHM_MAP_RW));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, PS, VUSHM_MAP_RW));
 	errno = 0;
-	EXPECT_EQ(-1, fcntl(self->fd, F_ADD_SEALS, F_SEAL_WRITE));
+	EXPECT_EQ(-1, fcntl(self->w.fd, F_ADD_SEALS, F_SEAL_WRITE));
 	EXPECT_EQ(EBUSY, errno);
-	EXPECT_EQ(0, fcntl(self->fd, F_GET_SEALS) & F_SEAL_WRITE);
+	EXPECT_EQ(0, fcntl(self->w.fd, F_GET_SEALS) & F_SEAL_WRITE);
 	/* Gone with the mapping. */
-	ASSERT_EQ(0, vt_unmap(self->cfd, 0, PS));
-	EXPECT_EQ(0, fcntl(self->fd, F_ADD_SEALS, F_SEAL_WRITE));
+	ASSERT_EQ(0, vt_unmap(self->w.cfd, 0, PS));
+	EXPECT_EQ(0, fcntl(self->w.fd, F_ADD_SEALS, F_SEAL_WRITE));
 }
 
 /* ... also when the backend closed its fd and reopened the file. */
 TEST_F(bad, seal_write_while_rw_mapped_fd_closed)
 {
-	int fd2 = vt_reopen(self->fd, O_RDWR);
+	int fd2 = vt_reopen(self->w.fd, O_RDWR);
 
 	ASSERT_LE(0, fd2);
-	ASSERT_EQ(0, vt_map(self->cfd, fd2, 0, 0, PS, VUSHM_MAP_RW));
+	ASSERT_EQ(0, vt_map(self->w.cfd, fd2, 0, 0, PS, VUSHM_MAP_RW));
 	close(fd2);
 	errno = 0;
-	EXPECT_EQ(-1, fcntl(self->fd, F_ADD_SEALS, F_SEAL_WRITE));
+	EXPECT_EQ(-1, fcntl(self->w.fd, F_ADD_SEALS, F_SEAL_WRITE));
 	EXPECT_EQ(EBUSY, errno);
-	ASSERT_EQ(0, close(self->cfd));	/* drops every mapping */
-	self->cfd = -1;
-	EXPECT_EQ(0, fcntl(self->fd, F_ADD_SEALS, F_SEAL_WRITE));
+	ASSERT_EQ(0, close(self->w.cfd));	/* drops every mapping */
+	self->w.cfd = -1;
+	EXPECT_EQ(0, fcntl(self->w.fd, F_ADD_SEALS, F_SEAL_WRITE));
 }
 
 /* A read-only mapping is not a writable one: F_SEAL_WRITE works. */
 TEST_F(bad, seal_write_while_ro_mapped_ok)
 {
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, PS, 0));
-	EXPECT_EQ(0, fcntl(self->fd, F_ADD_SEALS, F_SEAL_WRITE));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, PS, 0));
+	EXPECT_EQ(0, fcntl(self->w.fd, F_ADD_SEALS, F_SEAL_WRITE));
 }
 
 /* ------------------------------------------------------------------ */
@@ -580,15 +569,15 @@ TEST_F(bad, map_overlap_##tname)					\
 {									\
 	struct vushm_info i;						\
 									\
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 16 * PS, 16 * PS,	\
-			    VUSHM_MAP_RW));				\
-	EXPECT_EQ(err, vt_map(self->cfd, self->fd, 0, (off) * PS,	\
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 16 * PS,	\
+			    16 * PS, VUSHM_MAP_RW));			\
+	EXPECT_EQ(err, vt_map(self->w.cfd, self->w.fd, 0, (off) * PS,	\
 			      (len) * PS, 0));				\
-	ASSERT_EQ(0, vt_get_info(self->cfd, &i));			\
+	ASSERT_EQ(0, vt_get_info(self->w.cfd, &i));			\
 	EXPECT_EQ(err ? 1U : 2U, i.nr_mappings);			\
 	/* The first mapping is intact: exactly its range unmaps. */	\
 	if (err)							\
-		EXPECT_EQ(0, vt_unmap(self->cfd, 16 * PS, 16 * PS));	\
+		EXPECT_EQ(0, vt_unmap(self->w.cfd, 16 * PS, 16 * PS));	\
 }
 
 OVERLAP_CASE(same_range,	-EEXIST, 16, 16)
@@ -604,17 +593,18 @@ OVERLAP_CASE(adjacent_after_ok,	 0, 32, 8)
 /* Both neighbours at once, then the gap between two mappings exactly. */
 TEST_F(bad, map_fill_gap_ok)
 {
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, 4 * PS, 0));
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 8 * PS, 4 * PS, 0));
-	EXPECT_EQ(0, vt_map(self->cfd, self->fd, 0, 4 * PS, 4 * PS, 0));
-	EXPECT_EQ(-EEXIST, vt_map(self->cfd, self->fd, 0, 3 * PS, 6 * PS, 0));
-	EXPECT_EQ(3, vt_sysfs_num(self->name, "nr_mappings"));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, 4 * PS, 0));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 8 * PS, 4 * PS, 0));
+	EXPECT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 4 * PS, 4 * PS, 0));
+	EXPECT_EQ(-EEXIST, vt_map(self->w.cfd, self->w.fd, 0, 3 * PS, 6 * PS,
+				  0));
+	EXPECT_EQ(3, vt_sysfs_num(self->w.name, "nr_mappings"));
 }
 
 /* max_mappings live mappings at most: the next MAP gets ENOSPC. */
 TEST_F_TIMEOUT(bad, map_enospc, 300)
 {
-	unsigned int max = self->ctx.info.max_mappings, i;
+	unsigned int max = self->w.ctx.info.max_mappings, i;
 	char name[VUSHM_NAME_MAX];
 	int cfd, r = 0;
 
@@ -629,22 +619,22 @@ TEST_F_TIMEOUT(bad, map_enospc, 300)
 			self->saved_param[0] = 0;
 			SKIP(return, "max_mappings %u: too many to fill", max);
 		}
-		ASSERT_EQ(0, vt_get_info(self->ctx.ctl, &info));
+		ASSERT_EQ(0, vt_get_info(self->w.ctx.ctl, &info));
 		ASSERT_EQ(256U, info.max_mappings);
 		max = 256;
 	}
-	cfd = vt_ctx_window(&self->ctx, "nspm", (__u64)(max + 1) * PS,
+	cfd = vt_ctx_window(&self->w.ctx, "nspm", (__u64)(max + 1) * PS,
 			    VUSHM_HOLE_ZERO, 0, name);
 	ASSERT_LE(0, cfd);
 	for (i = 0; i <= max; i++) {
-		r = vt_map(cfd, self->fd, 0, (__u64)i * PS, PS, 0);
+		r = vt_map(cfd, self->w.fd, 0, (__u64)i * PS, PS, 0);
 		if (r)
 			break;
 	}
 	EXPECT_EQ(-ENOSPC, r);
 	EXPECT_EQ(max, i);
 	ASSERT_EQ(0, vt_unmap(cfd, 0, PS));
-	EXPECT_EQ(0, vt_map(cfd, self->fd, 0, (__u64)max * PS, PS, 0));
+	EXPECT_EQ(0, vt_map(cfd, self->w.fd, 0, (__u64)max * PS, PS, 0));
 	EXPECT_EQ(0, vt_reset(cfd));
 	close(cfd);
 }
@@ -660,12 +650,12 @@ TEST_F(bad, unmap_##tname)						\
 	struct vushm_unmap u;						\
 	struct vushm_info i;						\
 									\
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 16 * PS, 16 * PS, 0)); \
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 32 * PS, 8 * PS, 0)); \
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 16 * PS, 16 * PS, 0)); \
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 32 * PS, 8 * PS, 0)); \
 	vt_unmap_args(&u, 16 * PS, 16 * PS);				\
 	tweak;								\
-	EXPECT_EQ(err, vt_ioctl(self->cfd, VUSHM_UNMAP, &u));		\
-	ASSERT_EQ(0, vt_get_info(self->cfd, &i));			\
+	EXPECT_EQ(err, vt_ioctl(self->w.cfd, VUSHM_UNMAP, &u));		\
+	ASSERT_EQ(0, vt_get_info(self->w.cfd, &i));			\
 	EXPECT_EQ(err ? 2U : 1U, i.nr_mappings);			\
 }
 
@@ -685,14 +675,14 @@ UNMAP_CASE(reserved1,		-EINVAL, u.reserved[1] = 1)
 
 TEST_F(bad, unmap_twice)
 {
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, PS, 0));
-	EXPECT_EQ(0, vt_unmap(self->cfd, 0, PS));
-	EXPECT_EQ(-ENOENT, vt_unmap(self->cfd, 0, PS));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, PS, 0));
+	EXPECT_EQ(0, vt_unmap(self->w.cfd, 0, PS));
+	EXPECT_EQ(-ENOENT, vt_unmap(self->w.cfd, 0, PS));
 }
 
 TEST_F(bad, unmap_efault)
 {
-	EXPECT_EQ(-EFAULT, vt_ioctl(self->cfd, VUSHM_UNMAP, NULL));
+	EXPECT_EQ(-EFAULT, vt_ioctl(self->w.cfd, VUSHM_UNMAP, NULL));
 }
 
 /* ------------------------------------------------------------------ */
@@ -702,15 +692,16 @@ TEST_F(bad, unmap_efault)
 #define ENODEV_CASE(tname, call)					\
 TEST_F(bad, enodev_##tname)						\
 {									\
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, PS, 0));	\
-	ASSERT_EQ(0, vt_destroy(self->ctx.ctl, self->name));		\
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, PS, 0));	\
+	ASSERT_EQ(0, vt_destroy(self->w.ctx.ctl, self->w.name));	\
 	EXPECT_EQ(-ENODEV, call);					\
 }
 
-ENODEV_CASE(map,	vt_map(self->cfd, self->fd, 0, PS, PS, 0))
-ENODEV_CASE(unmap,	vt_unmap(self->cfd, 0, PS))
-ENODEV_CASE(reset,	vt_reset(self->cfd))
-ENODEV_CASE(get_info,	({ struct vushm_info i; vt_get_info(self->cfd, &i); }))
+ENODEV_CASE(map,	vt_map(self->w.cfd, self->w.fd, 0, PS, PS, 0))
+ENODEV_CASE(unmap,	vt_unmap(self->w.cfd, 0, PS))
+ENODEV_CASE(reset,	vt_reset(self->w.cfd))
+ENODEV_CASE(get_info,
+	    ({ struct vushm_info i; vt_get_info(self->w.cfd, &i); }))
 
 TEST_F(bad, enodev_uring_map)
 {
@@ -718,9 +709,9 @@ TEST_F(bad, enodev_uring_map)
 	struct vushm_map m;
 
 	ASSERT_EQ(0, vt_ring_init(&ring, 4));
-	ASSERT_EQ(0, vt_destroy(self->ctx.ctl, self->name));
-	vt_map_args(&m, self->fd, 0, 0, PS, 0);
-	EXPECT_EQ(-ENODEV, vt_uring_cmd(&ring, self->cfd, VUSHM_MAP, &m,
+	ASSERT_EQ(0, vt_destroy(self->w.ctx.ctl, self->w.name));
+	vt_map_args(&m, self->w.fd, 0, 0, PS, 0);
+	EXPECT_EQ(-ENODEV, vt_uring_cmd(&ring, self->w.cfd, VUSHM_MAP, &m,
 					sizeof(m)));
 	io_uring_queue_exit(&ring);
 }
@@ -748,17 +739,17 @@ static void ioctl_unknowns(struct __test_metadata *_metadata, int fd)
 
 TEST_F(bad, ioctl_unknown_control)
 {
-	ioctl_unknowns(_metadata, self->ctx.ctl);
+	ioctl_unknowns(_metadata, self->w.ctx.ctl);
 }
 
 TEST_F(bad, ioctl_unknown_controller)
 {
-	ioctl_unknowns(_metadata, self->cfd);
+	ioctl_unknowns(_metadata, self->w.cfd);
 }
 
 TEST_F(bad, ioctl_unknown_window_node)
 {
-	int nfd = vt_open_node(self->name, O_RDWR);
+	int nfd = vt_open_node(self->w.name, O_RDWR);
 
 	ASSERT_LE(0, nfd);
 	ioctl_unknowns(_metadata, nfd);
@@ -771,14 +762,14 @@ TEST_F(bad, ioctl_wrong_fd_kind)
 	struct vushm_create c;
 	struct vushm_info i;
 	struct vushm_map m;
-	int nfd = vt_open_node(self->name, O_RDWR);
+	int nfd = vt_open_node(self->w.name, O_RDWR);
 
 	ASSERT_LE(0, nfd);
 	good_create(&c);
-	vt_map_args(&m, self->fd, 0, 0, PS, 0);
-	EXPECT_EQ(-ENOTTY, vt_ioctl(self->ctx.ctl, VUSHM_MAP, &m));
-	EXPECT_EQ(-ENOTTY, vt_ioctl(self->ctx.ctl, VUSHM_RESET, NULL));
-	EXPECT_EQ(-ENOTTY, vt_ioctl(self->cfd, VUSHM_CREATE, &c));
+	vt_map_args(&m, self->w.fd, 0, 0, PS, 0);
+	EXPECT_EQ(-ENOTTY, vt_ioctl(self->w.ctx.ctl, VUSHM_MAP, &m));
+	EXPECT_EQ(-ENOTTY, vt_ioctl(self->w.ctx.ctl, VUSHM_RESET, NULL));
+	EXPECT_EQ(-ENOTTY, vt_ioctl(self->w.cfd, VUSHM_CREATE, &c));
 	EXPECT_FALSE(vt_sysfs_exists(c.name));
 	EXPECT_EQ(-ENOTTY, vt_ioctl(nfd, VUSHM_GET_INFO, &i));
 	EXPECT_EQ(-ENOTTY, vt_ioctl(nfd, VUSHM_MAP, &m));
@@ -788,8 +779,8 @@ TEST_F(bad, ioctl_wrong_fd_kind)
 
 TEST_F(bad, get_info_efault)
 {
-	EXPECT_EQ(-EFAULT, vt_ioctl(self->ctx.ctl, VUSHM_GET_INFO, NULL));
-	EXPECT_EQ(-EFAULT, vt_ioctl(self->cfd, VUSHM_GET_INFO, NULL));
+	EXPECT_EQ(-EFAULT, vt_ioctl(self->w.ctx.ctl, VUSHM_GET_INFO, NULL));
+	EXPECT_EQ(-EFAULT, vt_ioctl(self->w.cfd, VUSHM_GET_INFO, NULL));
 }
 
 /* ------------------------------------------------------------------ */
@@ -803,12 +794,12 @@ TEST_F(bad, uring_unknown_cmd_op)
 
 	memset(buf, 0, sizeof(buf));
 	ASSERT_EQ(0, vt_ring_init(&ring, 4));
-	EXPECT_EQ(-EOPNOTSUPP, vt_uring_cmd(&ring, self->cfd, VT_IOC_UNKNOWN,
+	EXPECT_EQ(-EOPNOTSUPP, vt_uring_cmd(&ring, self->w.cfd, VT_IOC_UNKNOWN,
 					    buf, sizeof(buf)));
-	EXPECT_EQ(-EOPNOTSUPP, vt_uring_cmd(&ring, self->cfd, 0, buf,
+	EXPECT_EQ(-EOPNOTSUPP, vt_uring_cmd(&ring, self->w.cfd, 0, buf,
 					    sizeof(buf)));
-	EXPECT_EQ(-EOPNOTSUPP, vt_uring_cmd(&ring, self->cfd, 0xffffffffU, buf,
-					    sizeof(buf)));
+	EXPECT_EQ(-EOPNOTSUPP, vt_uring_cmd(&ring, self->w.cfd, 0xffffffffU,
+					    buf, sizeof(buf)));
 	io_uring_queue_exit(&ring);
 }
 
@@ -819,7 +810,7 @@ TEST_F(bad, uring_get_info)
 
 	memset(buf, 0, sizeof(buf));
 	ASSERT_EQ(0, vt_ring_init(&ring, 4));
-	EXPECT_EQ(-EOPNOTSUPP, vt_uring_cmd(&ring, self->cfd, VUSHM_GET_INFO,
+	EXPECT_EQ(-EOPNOTSUPP, vt_uring_cmd(&ring, self->w.cfd, VUSHM_GET_INFO,
 					    buf, sizeof(buf)));
 	io_uring_queue_exit(&ring);
 }
@@ -832,8 +823,8 @@ TEST_F(bad, uring_create_on_controller)
 	good_create(&c);
 	ASSERT_EQ(0, vt_ring_init(&ring, 4));
 	/* Only the first 80 bytes fit; any answer but success is right. */
-	EXPECT_EQ(-EOPNOTSUPP, vt_uring_cmd(&ring, self->cfd, VUSHM_CREATE, &c,
-					    sizeof(c)));
+	EXPECT_EQ(-EOPNOTSUPP, vt_uring_cmd(&ring, self->w.cfd, VUSHM_CREATE,
+					    &c, sizeof(c)));
 	EXPECT_FALSE(vt_sysfs_exists(c.name));
 	io_uring_queue_exit(&ring);
 }
@@ -846,14 +837,14 @@ TEST_F(bad, uring_no_sqe128)
 	struct vushm_map m;
 
 	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, PS, 0));
-	vt_map_args(&m, self->fd, 0, PS, PS, 0);
-	EXPECT_EQ(-EINVAL, vt_uring_cmd(&ring, self->cfd, VUSHM_MAP, &m,
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, PS, 0));
+	vt_map_args(&m, self->w.fd, 0, PS, PS, 0);
+	EXPECT_EQ(-EINVAL, vt_uring_cmd(&ring, self->w.cfd, VUSHM_MAP, &m,
 					sizeof(m)));
 	vt_unmap_args(&u, 0, PS);
-	EXPECT_EQ(-EINVAL, vt_uring_cmd(&ring, self->cfd, VUSHM_UNMAP, &u,
+	EXPECT_EQ(-EINVAL, vt_uring_cmd(&ring, self->w.cfd, VUSHM_UNMAP, &u,
 					sizeof(u)));
-	EXPECT_EQ(1, vt_sysfs_num(self->name, "nr_mappings"));
+	EXPECT_EQ(1, vt_sysfs_num(self->w.name, "nr_mappings"));
 	io_uring_queue_exit(&ring);
 }
 
@@ -864,12 +855,12 @@ TEST_F(bad, uring_map_reserved)
 	struct vushm_map m;
 
 	ASSERT_EQ(0, vt_ring_init(&ring, 4));
-	vt_map_args(&m, self->fd, 0, 0, PS, 0);
+	vt_map_args(&m, self->w.fd, 0, 0, PS, 0);
 	m.reserved[1] = 1;
-	EXPECT_EQ(-EINVAL, vt_uring_cmd(&ring, self->cfd, VUSHM_MAP, &m,
+	EXPECT_EQ(-EINVAL, vt_uring_cmd(&ring, self->w.cfd, VUSHM_MAP, &m,
 					sizeof(m)));
-	vt_map_args(&m, self->fd, 0, 0, PS, 4);
-	EXPECT_EQ(-EINVAL, vt_uring_cmd(&ring, self->cfd, VUSHM_MAP, &m,
+	vt_map_args(&m, self->w.fd, 0, 0, PS, 4);
+	EXPECT_EQ(-EINVAL, vt_uring_cmd(&ring, self->w.cfd, VUSHM_MAP, &m,
 					sizeof(m)));
 	EXPECT_NO_MAPPINGS();
 	io_uring_queue_exit(&ring);
@@ -880,12 +871,12 @@ TEST_F(bad, uring_on_other_fds)
 {
 	struct io_uring ring;
 	struct vushm_map m;
-	int nfd = vt_open_node(self->name, O_RDWR);
+	int nfd = vt_open_node(self->w.name, O_RDWR);
 
 	ASSERT_LE(0, nfd);
 	ASSERT_EQ(0, vt_ring_init(&ring, 4));
-	vt_map_args(&m, self->fd, 0, 0, PS, 0);
-	EXPECT_GT(0, vt_uring_cmd(&ring, self->ctx.ctl, VUSHM_MAP, &m,
+	vt_map_args(&m, self->w.fd, 0, 0, PS, 0);
+	EXPECT_GT(0, vt_uring_cmd(&ring, self->w.ctx.ctl, VUSHM_MAP, &m,
 				  sizeof(m)));
 	EXPECT_GT(0, vt_uring_cmd(&ring, nfd, VUSHM_MAP, &m, sizeof(m)));
 	EXPECT_NO_MAPPINGS();
@@ -961,7 +952,7 @@ TEST_F(bad, perm_control_nonroot)
 
 TEST_F(bad, perm_window_node_nonroot)
 {
-	EXPECT_EQ(0, as_user(65534, 65534, open_node_child, self->name));
+	EXPECT_EQ(0, as_user(65534, 65534, open_node_child, self->w.name));
 }
 
 TEST_F(bad, perm_window_node_owner_ok)
@@ -975,9 +966,9 @@ TEST_F(bad, perm_window_node_owner_ok)
 	c.uid = 65534;
 	c.gid = 65534;
 	c.mode = 0600;
-	cfd = vt_ctx_window_ex(&self->ctx, &c);
+	cfd = vt_ctx_window_ex(&self->w.ctx, &c);
 	ASSERT_LE(0, cfd);
-	ASSERT_EQ(0, vt_map(cfd, self->fd, 0, 0, PS, 0));
+	ASSERT_EQ(0, vt_map(cfd, self->w.fd, 0, 0, PS, 0));
 	EXPECT_EQ(0, as_user(65534, 65534, use_node_child, name));
 	/* Another unprivileged user is still shut out. */
 	EXPECT_EQ(0, as_user(65533, 65533, open_node_child, name));
@@ -994,9 +985,9 @@ TEST_F(bad, perm_window_node_group_ok)
 	vt_create_args(&c, name, WSIZE, 0);
 	c.gid = 4242;
 	c.mode = 0660;
-	cfd = vt_ctx_window_ex(&self->ctx, &c);
+	cfd = vt_ctx_window_ex(&self->w.ctx, &c);
 	ASSERT_LE(0, cfd);
-	ASSERT_EQ(0, vt_map(cfd, self->fd, 0, 0, PS, 0));
+	ASSERT_EQ(0, vt_map(cfd, self->w.fd, 0, 0, PS, 0));
 	EXPECT_EQ(0, as_user(65534, 4242, use_node_child, name));
 	EXPECT_EQ(0, as_user(65534, 65534, open_node_child, name));
 	close(cfd);

@@ -122,11 +122,12 @@ static void *churn(void *p)
 	return NULL;
 }
 
+/*
+ * A 2 MiB VUSHM_HOLE_ZERO window mmapped read-write (no w.fd: the tests make
+ * their own files); sh shared with forked readers; a ring if variant->uring.
+ */
 FIXTURE(conc) {
-	struct vt_ctx ctx;
-	char name[VUSHM_NAME_MAX];
-	int cfd;
-	char *win;
+	struct vt_win w;
 	struct shared *sh;
 	struct io_uring ring;
 	bool ring_ok;
@@ -166,16 +167,9 @@ FIXTURE_VARIANT_ADD(conc, uring_churn_fork) {
 
 FIXTURE_SETUP(conc)
 {
-	self->cfd = -1;
-	self->win = MAP_FAILED;
 	self->ring_ok = false;
-	VT_CTX_SETUP(&self->ctx);
-	self->cfd = vt_ctx_window(&self->ctx, "conc", 2 * MiB,
-				  VUSHM_HOLE_ZERO, 0, self->name);
-	ASSERT_LE(0, self->cfd);
-	self->win = vt_mmap_node(self->name, 2 * MiB, 0,
-				 PROT_READ | PROT_WRITE);
-	ASSERT_NE(MAP_FAILED, self->win);
+	vt_win_setup(_metadata, &self->w, 2 * MiB);
+	vt_win_open(_metadata, &self->w, "conc", VUSHM_HOLE_ZERO);
 	self->sh = mmap(NULL, sizeof(*self->sh), PROT_READ | PROT_WRITE,
 			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->sh);
@@ -189,11 +183,7 @@ FIXTURE_TEARDOWN(conc)
 {
 	if (self->ring_ok)
 		io_uring_queue_exit(&self->ring);
-	if (self->win != MAP_FAILED)
-		munmap(self->win, 2 * MiB);
-	if (self->cfd >= 0)
-		close(self->cfd);
-	VT_CTX_TEARDOWN(&self->ctx);
+	vt_win_teardown(_metadata, &self->w);
 }
 
 static int gen_memfd(uint64_t g)
@@ -227,13 +217,13 @@ TEST_F_TIMEOUT(conc, map_unmap_vs_readers, 60)
 
 	for (i = 0; i < 2; i++) {
 		ra[i].sh = self->sh;
-		ra[i].base = self->win + roff;
+		ra[i].base = self->w.win + roff;
 		ra[i].seed = 1234 + i;
 		ASSERT_EQ(0, pthread_create(&rt[i], NULL, reader, &ra[i]));
 	}
 	if (variant->churn) {
 		ca.sh = self->sh;
-		ca.name = self->name;
+		ca.name = self->w.name;
 		ca.range_off = roff;
 		ca.seed = 99;
 		ASSERT_EQ(0, pthread_create(&ct, NULL, churn, &ca));
@@ -243,7 +233,7 @@ TEST_F_TIMEOUT(conc, map_unmap_vs_readers, 60)
 		ASSERT_LE(0, child);
 		if (child == 0) {
 			struct reader_arg a = {
-				.sh = self->sh, .base = self->win + roff,
+				.sh = self->sh, .base = self->w.win + roff,
 				.seed = 777,
 			};
 
@@ -263,9 +253,9 @@ TEST_F_TIMEOUT(conc, map_unmap_vs_readers, 60)
 		}
 		__atomic_store_n(&self->sh->started, g, __ATOMIC_RELEASE);
 		r = variant->uring ?
-		    vt_uring_map(&self->ring, self->cfd, fd, 0, roff,
+		    vt_uring_map(&self->ring, self->w.cfd, fd, 0, roff,
 				 NPAGES * PS, flags) :
-		    vt_map(self->cfd, fd, 0, roff, NPAGES * PS, flags);
+		    vt_map(self->w.cfd, fd, 0, roff, NPAGES * PS, flags);
 		close(fd);
 		if (r) {
 			TH_LOG("MAP gen %llu: %d", (unsigned long long)g, r);
@@ -276,8 +266,9 @@ TEST_F_TIMEOUT(conc, map_unmap_vs_readers, 60)
 		if (g % 4 == 0)
 			usleep(50);
 		r = variant->uring ?
-		    vt_uring_unmap(&self->ring, self->cfd, roff, NPAGES * PS) :
-		    vt_unmap(self->cfd, roff, NPAGES * PS);
+		    vt_uring_unmap(&self->ring, self->w.cfd, roff,
+				   NPAGES * PS) :
+		    vt_unmap(self->w.cfd, roff, NPAGES * PS);
 		if (r) {
 			TH_LOG("UNMAP gen %llu: %d", (unsigned long long)g, r);
 			errors++;
@@ -317,8 +308,8 @@ TEST_F_TIMEOUT(conc, map_unmap_vs_readers, 60)
 	if (variant->churn)
 		EXPECT_LT(0ULL, self->sh->vmas);
 	/* Nothing left mapped, everything reads zero. */
-	EXPECT_EQ(0, vt_sysfs_num(self->name, "nr_mappings"));
-	EXPECT_EQ(-1, vt_first_nonzero(self->win, 2 * MiB));
+	EXPECT_EQ(0, vt_sysfs_num(self->w.name, "nr_mappings"));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win, 2 * MiB));
 }
 
 /* RESET and UNMAP racing with readers on several ranges at once. */
@@ -331,7 +322,7 @@ TEST_F_TIMEOUT(conc, reset_vs_readers, 60)
 
 	for (i = 0; i < 2; i++) {
 		ra[i].sh = self->sh;
-		ra[i].base = self->win + i * NPAGES * PS;
+		ra[i].base = self->w.win + i * NPAGES * PS;
 		ra[i].seed = 4321 + i;
 		ASSERT_EQ(0, pthread_create(&rt[i], NULL, reader, &ra[i]));
 	}
@@ -346,19 +337,19 @@ TEST_F_TIMEOUT(conc, reset_vs_readers, 60)
 		__atomic_store_n(&self->sh->started, g, __ATOMIC_RELEASE);
 		for (j = 0; j < 2; j++) {
 			int r = variant->uring ?
-				vt_uring_map(&self->ring, self->cfd, fd, 0,
+				vt_uring_map(&self->ring, self->w.cfd, fd, 0,
 					     j * NPAGES * PS, NPAGES * PS, 0) :
-				vt_map(self->cfd, fd, 0, j * NPAGES * PS,
+				vt_map(self->w.cfd, fd, 0, j * NPAGES * PS,
 				       NPAGES * PS, 0);
 			if (r)
 				errors++;
 		}
 		close(fd);
 		if (variant->uring) {
-			if (vt_uring_cmd(&self->ring, self->cfd, VUSHM_RESET,
+			if (vt_uring_cmd(&self->ring, self->w.cfd, VUSHM_RESET,
 					 NULL, 0))
 				errors++;
-		} else if (vt_reset(self->cfd)) {
+		} else if (vt_reset(self->w.cfd)) {
 			errors++;
 		}
 		__atomic_store_n(&self->sh->unmapped, g, __ATOMIC_RELEASE);

@@ -13,14 +13,10 @@
 #define SEED	0x1234
 #define SEED2	0xbeef
 
+/* A 16 MiB window mmapped read-write; w.fd: 8 MiB, variant->backing, SEED. */
 FIXTURE(data) {
-	struct vt_ctx ctx;
-	char name[VUSHM_NAME_MAX];
-	int cfd;
-	int fd;		/* backing file, SEED pattern */
+	struct vt_win w;
 	size_t fsize;
-	size_t wsize;
-	char *win;	/* whole window, PROT_READ | PROT_WRITE */
 };
 
 FIXTURE_VARIANT(data) {
@@ -41,61 +37,46 @@ FIXTURE_VARIANT_ADD(data, tmpfs_mount_file) {
 
 FIXTURE_SETUP(data)
 {
-	self->cfd = -1;
-	self->fd = -1;
-	self->win = MAP_FAILED;
 	self->fsize = 8 * MiB;
-	self->wsize = 16 * MiB;
-	VT_CTX_SETUP(&self->ctx);
+	vt_win_setup(_metadata, &self->w, 16 * MiB);
 
-	self->fd = vt_tmpfs_file(variant->backing, self->fsize, SEED);
-	if (self->fd == -EOPNOTSUPP)
+	self->w.fd = vt_tmpfs_file(variant->backing, self->fsize, SEED);
+	if (self->w.fd == -EOPNOTSUPP)
 		VT_SETUP_SKIP("this tmpfs backing is not available here");
-	ASSERT_LE(0, self->fd);
+	ASSERT_LE(0, self->w.fd);
 
-	self->cfd = vt_ctx_window(&self->ctx, "data", self->wsize,
-				  VUSHM_HOLE_ZERO, 0, self->name);
-	ASSERT_LE(0, self->cfd);
-	self->win = vt_mmap_node(self->name, self->wsize, 0,
-				 PROT_READ | PROT_WRITE);
-	ASSERT_NE(MAP_FAILED, self->win);
+	vt_win_open(_metadata, &self->w, "data", VUSHM_HOLE_ZERO);
 }
 
 FIXTURE_TEARDOWN(data)
 {
-	if (self->win != MAP_FAILED)
-		munmap(self->win, self->wsize);
-	if (self->fd >= 0)
-		close(self->fd);
-	if (self->cfd >= 0)
-		close(self->cfd);
-	VT_CTX_TEARDOWN(&self->ctx);
+	vt_win_teardown(_metadata, &self->w);
 }
 
 /* A read-only and a read-write mapping read exactly the file's bytes. */
 TEST_F(data, read_equals_file)
 {
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, 2 * MiB, 0));
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 2 * MiB, 4 * MiB, 2 * MiB,
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, 2 * MiB, 0));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 2 * MiB, 4 * MiB, 2 * MiB,
 			    VUSHM_MAP_RW));
 
-	EXPECT_EQ(-1, vt_check_pattern(self->win, 2 * MiB, SEED, 0));
-	EXPECT_EQ(-1, vt_check_pattern(self->win + 4 * MiB, 2 * MiB, SEED,
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, 2 * MiB, SEED, 0));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win + 4 * MiB, 2 * MiB, SEED,
 				       2 * MiB));
 	/* What lies between and after is a hole. */
-	EXPECT_EQ(-1, vt_first_nonzero(self->win + 2 * MiB, 2 * MiB));
-	EXPECT_EQ(-1, vt_first_nonzero(self->win + 6 * MiB, 10 * MiB));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win + 2 * MiB, 2 * MiB));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win + 6 * MiB, 10 * MiB));
 }
 
 /* fd_offset selects where in the file the mapping starts. */
 TEST_F(data, fd_offset)
 {
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 5 * MiB + 3 * PS, 8 * MiB,
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 5 * MiB + 3 * PS, 8 * MiB,
 			    16 * PS, 0));
-	EXPECT_EQ(-1, vt_check_pattern(self->win + 8 * MiB, 16 * PS, SEED,
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win + 8 * MiB, 16 * PS, SEED,
 				       5 * MiB + 3 * PS));
-	EXPECT_EQ(-1, vt_first_nonzero(self->win + 8 * MiB - PS, PS));
-	EXPECT_EQ(-1, vt_first_nonzero(self->win + 8 * MiB + 16 * PS, PS));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win + 8 * MiB - PS, PS));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win + 8 * MiB + 16 * PS, PS));
 }
 
 /* Stores through a read-write mapping land in the file. */
@@ -104,13 +85,14 @@ TEST_F(data, window_write_reaches_file)
 	char *buf = malloc(MiB);
 
 	ASSERT_NE(NULL, buf);
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, MiB, 0, MiB, VUSHM_MAP_RW));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, MiB, 0, MiB,
+			    VUSHM_MAP_RW));
 	vt_pattern(buf, MiB, SEED2, 0);
-	memcpy(self->win, buf, MiB);
-	EXPECT_EQ(0, vt_fd_cmp(self->fd, MiB, buf, MiB));
+	memcpy(self->w.win, buf, MiB);
+	EXPECT_EQ(0, vt_fd_cmp(self->w.fd, MiB, buf, MiB));
 	/* Only that range of the file changed. */
-	EXPECT_EQ(-1, vt_check_fd(self->fd, 0, MiB, SEED));
-	EXPECT_EQ(-1, vt_check_fd(self->fd, 2 * MiB, MiB, SEED));
+	EXPECT_EQ(-1, vt_check_fd(self->w.fd, 0, MiB, SEED));
+	EXPECT_EQ(-1, vt_check_fd(self->w.fd, 2 * MiB, MiB, SEED));
 	free(buf);
 }
 
@@ -120,16 +102,16 @@ TEST_F(data, file_write_shows_in_window)
 	char *buf = malloc(MiB);
 
 	ASSERT_NE(NULL, buf);
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, MiB, 0));
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, MiB, 2 * MiB, MiB,
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, MiB, 0));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, MiB, 2 * MiB, MiB,
 			    VUSHM_MAP_RW));
 	/* Fault the pages in first, so the PTEs exist before the write. */
-	EXPECT_EQ(-1, vt_check_pattern(self->win, MiB, SEED, 0));
-	EXPECT_EQ(-1, vt_check_pattern(self->win + 2 * MiB, MiB, SEED, MiB));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, MiB, SEED, 0));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win + 2 * MiB, MiB, SEED, MiB));
 
-	ASSERT_EQ(0, vt_fill_fd(self->fd, 0, 2 * MiB, SEED2));
-	EXPECT_EQ(-1, vt_check_pattern(self->win, MiB, SEED2, 0));
-	EXPECT_EQ(-1, vt_check_pattern(self->win + 2 * MiB, MiB, SEED2, MiB));
+	ASSERT_EQ(0, vt_fill_fd(self->w.fd, 0, 2 * MiB, SEED2));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, MiB, SEED2, 0));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win + 2 * MiB, MiB, SEED2, MiB));
 	free(buf);
 }
 
@@ -141,12 +123,12 @@ TEST_F(data, other_process_vma_after_map)
 {
 	pid_t pid;
 
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 4 * MiB, 2 * MiB,
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 4 * MiB, 2 * MiB,
 			    VUSHM_MAP_RW));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		char *p = vt_mmap_node(self->name, 2 * MiB, 4 * MiB,
+		char *p = vt_mmap_node(self->w.name, 2 * MiB, 4 * MiB,
 				       PROT_READ | PROT_WRITE);
 
 		if (p == MAP_FAILED)
@@ -157,9 +139,9 @@ TEST_F(data, other_process_vma_after_map)
 		_exit(0);
 	}
 	ASSERT_EQ(0, vt_wait(pid));
-	EXPECT_EQ(0, memcmp(self->win + 4 * MiB + 100 * PS, "child was here",
+	EXPECT_EQ(0, memcmp(self->w.win + 4 * MiB + 100 * PS, "child was here",
 			    15));
-	EXPECT_EQ(0, vt_fd_cmp(self->fd, 100 * PS, "child was here", 15));
+	EXPECT_EQ(0, vt_fd_cmp(self->w.fd, 100 * PS, "child was here", 15));
 }
 
 /*
@@ -176,7 +158,7 @@ TEST_F(data, other_process_vma_before_map)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		char *p = vt_mmap_node(self->name, self->wsize, 0,
+		char *p = vt_mmap_node(self->w.name, self->w.wsize, 0,
 				       PROT_READ | PROT_WRITE);
 
 		if (p == MAP_FAILED)
@@ -196,13 +178,13 @@ TEST_F(data, other_process_vma_before_map)
 		_exit(0);
 	}
 	ASSERT_EQ(0, vt_pend(to_parent[0]));
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 3 * MiB, 2 * MiB, MiB,
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 3 * MiB, 2 * MiB, MiB,
 			    VUSHM_MAP_RW));
 	vt_post(to_child[1]);
 	ASSERT_EQ(0, vt_pend(to_parent[0]));
-	EXPECT_EQ(0x77, (unsigned char)self->win[2 * MiB + 5]);
-	EXPECT_EQ(0x77, (unsigned char)(vt_fd_u64(self->fd, 3 * MiB) >> 40));
-	ASSERT_EQ(0, vt_unmap(self->cfd, 2 * MiB, MiB));
+	EXPECT_EQ(0x77, (unsigned char)self->w.win[2 * MiB + 5]);
+	EXPECT_EQ(0x77, (unsigned char)(vt_fd_u64(self->w.fd, 3 * MiB) >> 40));
+	ASSERT_EQ(0, vt_unmap(self->w.cfd, 2 * MiB, MiB));
 	vt_post(to_child[1]);
 	EXPECT_EQ(0, vt_wait(pid));
 }
@@ -210,46 +192,47 @@ TEST_F(data, other_process_vma_before_map)
 /* Several mappings of one file, including the same range twice (aliases). */
 TEST_F(data, second_map_same_file)
 {
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, MiB, VUSHM_MAP_RW));
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, MiB, 8 * MiB, MiB,
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, MiB, VUSHM_MAP_RW));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, MiB, 8 * MiB, MiB,
 			    VUSHM_MAP_RW));
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 12 * MiB, 64 * KiB, 0));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 12 * MiB, 64 * KiB, 0));
 
-	EXPECT_EQ(-1, vt_check_pattern(self->win, MiB, SEED, 0));
-	EXPECT_EQ(-1, vt_check_pattern(self->win + 8 * MiB, MiB, SEED, MiB));
-	EXPECT_EQ(-1, vt_check_pattern(self->win + 12 * MiB, 64 * KiB, SEED,
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, MiB, SEED, 0));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win + 8 * MiB, MiB, SEED, MiB));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win + 12 * MiB, 64 * KiB, SEED,
 				       0));
 	/* A store through one alias is seen through the other. */
-	self->win[10] = 0x42;
-	EXPECT_EQ(0x42, self->win[12 * MiB + 10]);
+	self->w.win[10] = 0x42;
+	EXPECT_EQ(0x42, self->w.win[12 * MiB + 10]);
 }
 
 /* Two VMAs of the window in one process see the same MAP and UNMAP. */
 TEST_F(data, two_vmas_one_process)
 {
-	char *p2 = vt_mmap_node(self->name, self->wsize, 0,
+	char *p2 = vt_mmap_node(self->w.name, self->w.wsize, 0,
 				PROT_READ | PROT_WRITE);
 
 	ASSERT_NE(MAP_FAILED, p2);
 	EXPECT_EQ(-1, vt_first_nonzero(p2, 4 * PS));
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, 4 * PS, VUSHM_MAP_RW));
-	EXPECT_EQ(-1, vt_check_pattern(self->win, 4 * PS, SEED, 0));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, 4 * PS,
+			    VUSHM_MAP_RW));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, 4 * PS, SEED, 0));
 	EXPECT_EQ(-1, vt_check_pattern(p2, 4 * PS, SEED, 0));
 	p2[PS] = 0x11;
-	EXPECT_EQ(0x11, self->win[PS]);
-	ASSERT_EQ(0, vt_unmap(self->cfd, 0, 4 * PS));
-	EXPECT_EQ(-1, vt_first_nonzero(self->win, 4 * PS));
+	EXPECT_EQ(0x11, self->w.win[PS]);
+	ASSERT_EQ(0, vt_unmap(self->w.cfd, 0, 4 * PS));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win, 4 * PS));
 	EXPECT_EQ(-1, vt_first_nonzero(p2, 4 * PS));
-	munmap(p2, self->wsize);
+	munmap(p2, self->w.wsize);
 }
 
 /* A VMA that maps the node from a non-zero offset sees window offsets. */
 TEST_F(data, node_mmap_offset)
 {
-	char *p = vt_mmap_node(self->name, 4 * MiB, 4 * MiB, PROT_READ);
+	char *p = vt_mmap_node(self->w.name, 4 * MiB, 4 * MiB, PROT_READ);
 
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 5 * MiB, MiB, 0));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 5 * MiB, MiB, 0));
 	EXPECT_EQ(-1, vt_first_nonzero(p, MiB));
 	EXPECT_EQ(-1, vt_check_pattern(p + MiB, MiB, SEED, 0));
 	EXPECT_EQ(-1, vt_first_nonzero(p + 2 * MiB, 2 * MiB));
@@ -258,34 +241,20 @@ TEST_F(data, node_mmap_offset)
 
 /* ------------------------------------------------------------------ */
 
+/* w.fd: a 64 MiB memfd, SEED pattern; each test makes its own window. */
 FIXTURE(big) {
-	struct vt_ctx ctx;
-	char name[VUSHM_NAME_MAX];
-	int cfd;
-	int fd;
-	char *win;
-	size_t wsize;
+	struct vt_win w;
 };
 
 FIXTURE_SETUP(big)
 {
-	self->cfd = -1;
-	self->fd = -1;
-	self->win = MAP_FAILED;
-	VT_CTX_SETUP(&self->ctx);
-	self->fd = vt_memfd(64 * MiB, SEED, 0);
-	ASSERT_LE(0, self->fd);
+	vt_win_setup(_metadata, &self->w, 0);
+	vt_win_memfd(_metadata, &self->w, 64 * MiB, SEED, 0);
 }
 
 FIXTURE_TEARDOWN(big)
 {
-	if (self->win != MAP_FAILED)
-		munmap(self->win, self->wsize);
-	if (self->fd >= 0)
-		close(self->fd);
-	if (self->cfd >= 0)
-		close(self->cfd);
-	VT_CTX_TEARDOWN(&self->ctx);
+	vt_win_teardown(_metadata, &self->w);
 }
 
 /* One 64 MiB mapping: every byte is right, stores reach the memfd. */
@@ -293,27 +262,22 @@ TEST_F_TIMEOUT(big, map_64m, 120)
 {
 	size_t off;
 
-	self->wsize = 128 * MiB;
-	self->cfd = vt_ctx_window(&self->ctx, "big", self->wsize,
-				  VUSHM_HOLE_ZERO, 0, self->name);
-	ASSERT_LE(0, self->cfd);
-	self->win = vt_mmap_node(self->name, self->wsize, 0,
-				 PROT_READ | PROT_WRITE);
-	ASSERT_NE(MAP_FAILED, self->win);
+	self->w.wsize = 128 * MiB;
+	vt_win_open(_metadata, &self->w, "big", VUSHM_HOLE_ZERO);
 
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 32 * MiB, 64 * MiB,
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 32 * MiB, 64 * MiB,
 			    VUSHM_MAP_RW));
-	EXPECT_EQ(-1, vt_check_pattern(self->win + 32 * MiB, 64 * MiB, SEED,
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win + 32 * MiB, 64 * MiB, SEED,
 				       0));
 	for (off = 0; off < 64 * MiB; off += PS)
-		*(uint64_t *)(self->win + 32 * MiB + off) = off ^ 0xabcdef;
+		*(uint64_t *)(self->w.win + 32 * MiB + off) = off ^ 0xabcdef;
 	for (off = 0; off < 64 * MiB; off += 16 * PS) {
-		ASSERT_EQ(off ^ 0xabcdef, vt_fd_u64(self->fd, off));
+		ASSERT_EQ(off ^ 0xabcdef, vt_fd_u64(self->w.fd, off));
 	}
-	EXPECT_EQ(-1, vt_first_nonzero(self->win, 32 * MiB));
-	EXPECT_EQ(-1, vt_first_nonzero(self->win + 96 * MiB, 32 * MiB));
-	ASSERT_EQ(0, vt_unmap(self->cfd, 32 * MiB, 64 * MiB));
-	EXPECT_EQ(-1, vt_first_nonzero(self->win + 32 * MiB, 64 * MiB));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win, 32 * MiB));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win + 96 * MiB, 32 * MiB));
+	ASSERT_EQ(0, vt_unmap(self->w.cfd, 32 * MiB, 64 * MiB));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win + 32 * MiB, 64 * MiB));
 }
 
 /*
@@ -325,34 +289,33 @@ TEST_F_TIMEOUT(big, end_of_1t_window, 60)
 	size_t tail;
 	char *p;
 
-	self->wsize = 1 * TiB;
-	if (self->ctx.info.max_window_size < self->wsize)
-		self->wsize = self->ctx.info.max_window_size & ~(PS - 1);
-	ASSERT_GE(self->wsize, 128 * MiB);
-	self->cfd = vt_ctx_window(&self->ctx, "huge", self->wsize,
-				  VUSHM_HOLE_ZERO, 0, self->name);
-	ASSERT_LE(0, self->cfd);
-	self->win = vt_mmap_node(self->name, self->wsize, 0,
-				 PROT_READ | PROT_WRITE);
-	ASSERT_NE(MAP_FAILED, self->win) TH_LOG("mmap %zu: %s", self->wsize,
-						 strerror(errno));
+	self->w.wsize = 1 * TiB;
+	if (self->w.ctx.info.max_window_size < self->w.wsize)
+		self->w.wsize = self->w.ctx.info.max_window_size & ~(PS - 1);
+	ASSERT_GE(self->w.wsize, 128 * MiB);
+	vt_win_create(_metadata, &self->w, "huge", VUSHM_HOLE_ZERO);
+	self->w.win = vt_mmap_node(self->w.name, self->w.wsize, 0,
+				   PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, self->w.win)
+		TH_LOG("mmap %zu: %s", self->w.wsize, strerror(errno));
 
-	tail = self->wsize - 2 * MiB;
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 8 * MiB, tail, 2 * MiB,
+	tail = self->w.wsize - 2 * MiB;
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 8 * MiB, tail, 2 * MiB,
 			    VUSHM_MAP_RW));
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, self->wsize / 2, PS, 0));
-	EXPECT_EQ(-1, vt_check_pattern(self->win + tail, 2 * MiB, SEED,
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, self->w.wsize / 2,
+			    PS, 0));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win + tail, 2 * MiB, SEED,
 				       8 * MiB));
-	EXPECT_EQ(-1, vt_check_pattern(self->win + self->wsize / 2, PS, SEED,
-				       0));
-	EXPECT_EQ(-1, vt_first_nonzero(self->win + tail - PS, PS));
-	EXPECT_EQ(-1, vt_first_nonzero(self->win, PS));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win + self->w.wsize / 2, PS,
+				       SEED, 0));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win + tail - PS, PS));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win, PS));
 
 	/* The last byte of the window. */
-	self->win[self->wsize - 1] = 0x3c;
-	EXPECT_EQ(0x3c, (unsigned char)(vt_fd_u64(self->fd, 10 * MiB - 8) >> 56));
+	self->w.win[self->w.wsize - 1] = 0x3c;
+	EXPECT_EQ(0x3c, (unsigned char)(vt_fd_u64(self->w.fd, 10 * MiB - 8) >> 56));
 
-	p = vt_mmap_node(self->name, 4 * MiB, self->wsize - 4 * MiB,
+	p = vt_mmap_node(self->w.name, 4 * MiB, self->w.wsize - 4 * MiB,
 			 PROT_READ);
 	ASSERT_NE(MAP_FAILED, p);
 	EXPECT_EQ(-1, vt_first_nonzero(p, 2 * MiB));

@@ -15,43 +15,28 @@
 #define RWOFF	0		/* window [0, 1 MiB): memfd [0, 1 MiB), RW */
 #define ROOFF	MiB		/* window [1, 2 MiB): memfd [1, 2 MiB), RO */
 
+/*
+ * An 8 MiB VUSHM_HOLE_ZERO window; w.fd: a 2 MiB memfd mapped at RWOFF and
+ * ROOFF as above, before the window is mmapped read-write.
+ */
 FIXTURE(gup) {
-	struct vt_ctx ctx;
-	char name[VUSHM_NAME_MAX];
-	int cfd;
-	int fd;
-	size_t wsize;
-	char *win;
+	struct vt_win w;
 };
 
 FIXTURE_SETUP(gup)
 {
-	self->cfd = -1;
-	self->fd = -1;
-	self->win = MAP_FAILED;
-	self->wsize = 8 * MiB;
-	VT_CTX_SETUP(&self->ctx);
-	self->fd = vt_memfd(2 * MiB, SEED, 0);
-	ASSERT_LE(0, self->fd);
-	self->cfd = vt_ctx_window(&self->ctx, "gup", self->wsize,
-				  VUSHM_HOLE_ZERO, 0, self->name);
-	ASSERT_LE(0, self->cfd);
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, RWOFF, MiB, VUSHM_MAP_RW));
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, MiB, ROOFF, MiB, 0));
-	self->win = vt_mmap_node(self->name, self->wsize, 0,
-				 PROT_READ | PROT_WRITE);
-	ASSERT_NE(MAP_FAILED, self->win);
+	vt_win_setup(_metadata, &self->w, 8 * MiB);
+	vt_win_memfd(_metadata, &self->w, 2 * MiB, SEED, 0);
+	vt_win_create(_metadata, &self->w, "gup", VUSHM_HOLE_ZERO);
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, RWOFF, MiB,
+			    VUSHM_MAP_RW));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, MiB, ROOFF, MiB, 0));
+	vt_win_mmap(_metadata, &self->w, PROT_READ | PROT_WRITE);
 }
 
 FIXTURE_TEARDOWN(gup)
 {
-	if (self->win != MAP_FAILED)
-		munmap(self->win, self->wsize);
-	if (self->fd >= 0)
-		close(self->fd);
-	if (self->cfd >= 0)
-		close(self->cfd);
-	VT_CTX_TEARDOWN(&self->ctx);
+	vt_win_teardown(_metadata, &self->w);
 }
 
 /* process_vm_readv (pin_user_pages_remote, read) from both mappings. */
@@ -59,7 +44,7 @@ TEST_F(gup, process_vm_readv)
 {
 	char *buf = malloc(2 * MiB);
 	struct iovec local = { .iov_base = buf, .iov_len = 2 * MiB };
-	struct iovec remote = { .iov_base = self->win, .iov_len = 2 * MiB };
+	struct iovec remote = { .iov_base = self->w.win, .iov_len = 2 * MiB };
 
 	ASSERT_NE(NULL, buf);
 	/* Untouched pages: GUP must fault them in itself. */
@@ -81,7 +66,7 @@ TEST_F(gup, process_vm_readv_remote)
 	if (pid == 0) {
 		char *buf = malloc(2 * MiB);
 		struct iovec local = { .iov_base = buf, .iov_len = 2 * MiB };
-		struct iovec remote = { .iov_base = self->win,
+		struct iovec remote = { .iov_base = self->w.win,
 					.iov_len = 2 * MiB };
 		pid_t parent = getppid();
 
@@ -100,28 +85,29 @@ TEST_F(gup, process_vm_writev)
 {
 	char *buf = malloc(MiB);
 	struct iovec local = { .iov_base = buf, .iov_len = MiB };
-	struct iovec remote = { .iov_base = self->win + RWOFF, .iov_len = MiB };
+	struct iovec remote = { .iov_base = self->w.win + RWOFF,
+				.iov_len = MiB };
 	pid_t pid;
 
 	ASSERT_NE(NULL, buf);
 	vt_pattern(buf, MiB, SEED2, 0);
 	EXPECT_EQ((ssize_t)MiB,
 		  process_vm_writev(getpid(), &local, 1, &remote, 1, 0));
-	EXPECT_EQ(0, vt_fd_cmp(self->fd, 0, buf, MiB));
-	EXPECT_EQ(-1, vt_check_pattern(self->win, MiB, SEED2, 0));
+	EXPECT_EQ(0, vt_fd_cmp(self->w.fd, 0, buf, MiB));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, MiB, SEED2, 0));
 
 	/* From another process. */
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		struct iovec l = { .iov_base = (void *)"remote!", .iov_len = 8 };
-		struct iovec r = { .iov_base = self->win + RWOFF + 3 * PS,
+		struct iovec r = { .iov_base = self->w.win + RWOFF + 3 * PS,
 				   .iov_len = 8 };
 
 		_exit(process_vm_writev(getppid(), &l, 1, &r, 1, 0) != 8);
 	}
 	EXPECT_EQ(0, vt_wait(pid));
-	EXPECT_EQ(0, vt_fd_cmp(self->fd, 3 * PS, "remote!", 8));
+	EXPECT_EQ(0, vt_fd_cmp(self->w.fd, 3 * PS, "remote!", 8));
 	free(buf);
 }
 
@@ -134,13 +120,13 @@ TEST_F(gup, proc_self_mem)
 	ASSERT_LE(0, mem);
 	EXPECT_EQ((ssize_t)sizeof(buf),
 		  pread(mem, buf, sizeof(buf),
-			(off_t)(uintptr_t)(self->win + ROOFF + PS)));
+			(off_t)(uintptr_t)(self->w.win + ROOFF + PS)));
 	EXPECT_EQ(-1, vt_check_pattern(buf, sizeof(buf), SEED, MiB + PS));
 	vt_pattern(buf, sizeof(buf), SEED2, 0);
 	EXPECT_EQ((ssize_t)sizeof(buf),
 		  pwrite(mem, buf, sizeof(buf),
-			 (off_t)(uintptr_t)(self->win + RWOFF + 2 * PS)));
-	EXPECT_EQ(0, vt_fd_cmp(self->fd, 2 * PS, buf, sizeof(buf)));
+			 (off_t)(uintptr_t)(self->w.win + RWOFF + 2 * PS)));
+	EXPECT_EQ(0, vt_fd_cmp(self->w.fd, 2 * PS, buf, sizeof(buf)));
 	close(mem);
 }
 
@@ -153,11 +139,12 @@ TEST_F(gup, pipe_copy)
 	ASSERT_EQ(0, pipe(p));
 	/* From the read-only mapping into the pipe... */
 	EXPECT_EQ((ssize_t)sizeof(buf),
-		  write(p[1], self->win + ROOFF, sizeof(buf)));
+		  write(p[1], self->w.win + ROOFF, sizeof(buf)));
 	/* ...and out of the pipe into the read-write mapping. */
 	EXPECT_EQ((ssize_t)sizeof(buf),
-		  read(p[0], self->win + RWOFF + 5 * PS, sizeof(buf)));
-	EXPECT_EQ(-1, vt_check_fd_at(self->fd, 5 * PS, sizeof(buf), SEED, MiB));
+		  read(p[0], self->w.win + RWOFF + 5 * PS, sizeof(buf)));
+	EXPECT_EQ(-1, vt_check_fd_at(self->w.fd, 5 * PS, sizeof(buf), SEED,
+				     MiB));
 	close(p[0]);
 	close(p[1]);
 }
@@ -166,8 +153,8 @@ TEST_F(gup, pipe_copy)
 TEST_F(gup, vmsplice_from_window)
 {
 	struct iovec iov[2] = {
-		{ .iov_base = self->win + RWOFF + 8 * PS, .iov_len = 2 * PS },
-		{ .iov_base = self->win + ROOFF + 8 * PS, .iov_len = 2 * PS },
+		{ .iov_base = self->w.win + RWOFF + 8 * PS, .iov_len = 2 * PS },
+		{ .iov_base = self->w.win + ROOFF + 8 * PS, .iov_len = 2 * PS },
 	};
 	char buf[4 * 4096];
 	int p[2];
@@ -190,12 +177,12 @@ TEST_F(gup, madv_populate)
 #define MADV_POPULATE_READ	22
 #define MADV_POPULATE_WRITE	23
 #endif
-	EXPECT_EQ(0, madvise(self->win, 2 * MiB, MADV_POPULATE_READ));
-	EXPECT_EQ(0, madvise(self->win + RWOFF, MiB, MADV_POPULATE_WRITE));
-	EXPECT_EQ(-1, vt_check_pattern(self->win, 2 * MiB, SEED, 0));
+	EXPECT_EQ(0, madvise(self->w.win, 2 * MiB, MADV_POPULATE_READ));
+	EXPECT_EQ(0, madvise(self->w.win + RWOFF, MiB, MADV_POPULATE_WRITE));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, 2 * MiB, SEED, 0));
 	/* Populating the holes works too (zero page / scratch page). */
-	EXPECT_EQ(0, madvise(self->win + 4 * MiB, MiB, MADV_POPULATE_READ));
-	EXPECT_EQ(-1, vt_first_nonzero(self->win + 4 * MiB, MiB));
+	EXPECT_EQ(0, madvise(self->w.win + 4 * MiB, MiB, MADV_POPULATE_READ));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win + 4 * MiB, MiB));
 }
 
 /*
@@ -219,7 +206,7 @@ TEST_F(gup, odirect)
 	ASSERT_EQ(0, posix_memalign(&buf, 4096, 2 * MiB));
 
 	/* Window -> disk. */
-	EXPECT_EQ((ssize_t)(2 * MiB), pwrite(dfd, self->win, 2 * MiB, 0));
+	EXPECT_EQ((ssize_t)(2 * MiB), pwrite(dfd, self->w.win, 2 * MiB, 0));
 	memset(buf, 0, 2 * MiB);
 	EXPECT_EQ((ssize_t)(2 * MiB), pread(dfd, buf, 2 * MiB, 0));
 	EXPECT_EQ(-1, vt_check_pattern(buf, 2 * MiB, SEED, 0));
@@ -227,23 +214,23 @@ TEST_F(gup, odirect)
 	/* Disk -> window. */
 	vt_pattern(buf, MiB, SEED2, 0);
 	EXPECT_EQ((ssize_t)MiB, pwrite(dfd, buf, MiB, 2 * MiB));
-	EXPECT_EQ((ssize_t)MiB, pread(dfd, self->win + RWOFF, MiB, 2 * MiB));
-	EXPECT_EQ(-1, vt_check_pattern(self->win + RWOFF, MiB, SEED2, 0));
-	EXPECT_EQ(-1, vt_check_fd(self->fd, 0, MiB, SEED2));
+	EXPECT_EQ((ssize_t)MiB, pread(dfd, self->w.win + RWOFF, MiB, 2 * MiB));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win + RWOFF, MiB, SEED2, 0));
+	EXPECT_EQ(-1, vt_check_fd(self->w.fd, 0, MiB, SEED2));
 
 	/* Through io_uring (async GUP from io-wq or the submitter). */
 	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
-	ASSERT_EQ((ssize_t)MiB, pwrite(dfd, self->win + ROOFF, MiB, 3 * MiB));
+	ASSERT_EQ((ssize_t)MiB, pwrite(dfd, self->w.win + ROOFF, MiB, 3 * MiB));
 	sqe = io_uring_get_sqe(&ring);
-	io_uring_prep_read(sqe, dfd, self->win + RWOFF + 256 * KiB, 256 * KiB,
+	io_uring_prep_read(sqe, dfd, self->w.win + RWOFF + 256 * KiB, 256 * KiB,
 			   3 * MiB);
 	ASSERT_EQ(1, io_uring_submit_and_wait(&ring, 1));
 	ASSERT_EQ(0, io_uring_wait_cqe(&ring, &cqe));
 	EXPECT_EQ((int)(256 * KiB), cqe->res);
 	io_uring_cqe_seen(&ring, cqe);
 	io_uring_queue_exit(&ring);
-	EXPECT_EQ(-1, vt_check_fd_at(self->fd, 256 * KiB, 256 * KiB, SEED, MiB));
-	EXPECT_EQ(-1, vt_check_pattern(self->win + RWOFF + 256 * KiB,
+	EXPECT_EQ(-1, vt_check_fd_at(self->w.fd, 256 * KiB, 256 * KiB, SEED, MiB));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win + RWOFF + 256 * KiB,
 				       256 * KiB, SEED, MiB));
 	free(buf);
 	close(dfd);

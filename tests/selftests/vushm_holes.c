@@ -13,41 +13,21 @@
 #define SEED	0x401e
 #define SEED2	0x402e
 
+/* An 8 MiB VUSHM_HOLE_ZERO window mmapped read-write; w.fd: a 2 MiB memfd. */
 FIXTURE(hz) {
-	struct vt_ctx ctx;
-	char name[VUSHM_NAME_MAX];
-	int cfd;
-	int fd;
-	size_t wsize;
-	char *win;
+	struct vt_win w;
 };
 
 FIXTURE_SETUP(hz)
 {
-	self->cfd = -1;
-	self->fd = -1;
-	self->win = MAP_FAILED;
-	self->wsize = 8 * MiB;
-	VT_CTX_SETUP(&self->ctx);
-	self->fd = vt_memfd(2 * MiB, SEED, 0);
-	ASSERT_LE(0, self->fd);
-	self->cfd = vt_ctx_window(&self->ctx, "hz", self->wsize,
-				  VUSHM_HOLE_ZERO, 0, self->name);
-	ASSERT_LE(0, self->cfd);
-	self->win = vt_mmap_node(self->name, self->wsize, 0,
-				 PROT_READ | PROT_WRITE);
-	ASSERT_NE(MAP_FAILED, self->win);
+	vt_win_setup(_metadata, &self->w, 8 * MiB);
+	vt_win_memfd(_metadata, &self->w, 2 * MiB, SEED, 0);
+	vt_win_open(_metadata, &self->w, "hz", VUSHM_HOLE_ZERO);
 }
 
 FIXTURE_TEARDOWN(hz)
 {
-	if (self->win != MAP_FAILED)
-		munmap(self->win, self->wsize);
-	if (self->fd >= 0)
-		close(self->fd);
-	if (self->cfd >= 0)
-		close(self->cfd);
-	VT_CTX_TEARDOWN(&self->ctx);
+	vt_win_teardown(_metadata, &self->w);
 }
 
 /* The system zero page is still zero: fresh anonymous memory and /dev/zero. */
@@ -104,22 +84,23 @@ static int scribble(char *p, size_t npages)
 
 TEST_F(hz, never_mapped_reads_zero)
 {
-	EXPECT_EQ(-1, vt_first_nonzero(self->win, self->wsize));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win, self->w.wsize));
 	/* And through a VMA made later. */
-	ASSERT_EQ(0, munmap(self->win, self->wsize));
-	self->win = vt_mmap_node(self->name, self->wsize, 0, PROT_READ);
-	ASSERT_NE(MAP_FAILED, self->win);
-	EXPECT_EQ(-1, vt_first_nonzero(self->win, self->wsize));
+	ASSERT_EQ(0, munmap(self->w.win, self->w.wsize));
+	self->w.win = vt_mmap_node(self->w.name, self->w.wsize, 0, PROT_READ);
+	ASSERT_NE(MAP_FAILED, self->w.win);
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win, self->w.wsize));
 }
 
 TEST_F(hz, unmapped_reads_zero)
 {
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, MiB, MiB, VUSHM_MAP_RW));
-	EXPECT_EQ(-1, vt_check_pattern(self->win + MiB, MiB, SEED, 0));
-	ASSERT_EQ(0, vt_unmap(self->cfd, MiB, MiB));
-	EXPECT_EQ(-1, vt_first_nonzero(self->win, self->wsize));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, MiB, MiB,
+			    VUSHM_MAP_RW));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win + MiB, MiB, SEED, 0));
+	ASSERT_EQ(0, vt_unmap(self->w.cfd, MiB, MiB));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win, self->w.wsize));
 	/* The memfd keeps its bytes. */
-	EXPECT_EQ(-1, vt_check_fd(self->fd, 0, MiB, SEED));
+	EXPECT_EQ(-1, vt_check_fd(self->w.fd, 0, MiB, SEED));
 }
 
 /*
@@ -134,34 +115,34 @@ TEST_F(hz, old_bytes_never_readable)
 
 	ASSERT_EQ(0, pipe(to_child));
 	ASSERT_EQ(0, pipe(to_parent));
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, 2 * MiB, 0));
-	later = vt_mmap_node(self->name, self->wsize, 0, PROT_READ);
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, 2 * MiB, 0));
+	later = vt_mmap_node(self->w.name, self->w.wsize, 0, PROT_READ);
 	ASSERT_NE(MAP_FAILED, later);
-	EXPECT_EQ(-1, vt_check_pattern(self->win, 2 * MiB, SEED, 0));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, 2 * MiB, SEED, 0));
 	EXPECT_EQ(-1, vt_check_pattern(later, 2 * MiB, SEED, 0));
 
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		if (vt_check_pattern(self->win, 2 * MiB, SEED, 0) != -1)
+		if (vt_check_pattern(self->w.win, 2 * MiB, SEED, 0) != -1)
 			_exit(10);
 		vt_post(to_parent[1]);
 		vt_pend(to_child[0]);
-		if (vt_first_nonzero(self->win, self->wsize) != -1)
+		if (vt_first_nonzero(self->w.win, self->w.wsize) != -1)
 			_exit(11);
 		_exit(0);
 	}
 	ASSERT_EQ(0, vt_pend(to_parent[0]));
-	ASSERT_EQ(0, vt_unmap(self->cfd, 0, 2 * MiB));
-	EXPECT_EQ(-1, vt_first_nonzero(self->win, self->wsize));
-	EXPECT_EQ(-1, vt_first_nonzero(later, self->wsize));
+	ASSERT_EQ(0, vt_unmap(self->w.cfd, 0, 2 * MiB));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win, self->w.wsize));
+	EXPECT_EQ(-1, vt_first_nonzero(later, self->w.wsize));
 	vt_post(to_child[1]);
 	EXPECT_EQ(0, vt_wait(pid));
-	munmap(later, self->wsize);
-	later = vt_mmap_node(self->name, self->wsize, 0, PROT_READ);
+	munmap(later, self->w.wsize);
+	later = vt_mmap_node(self->w.name, self->w.wsize, 0, PROT_READ);
 	ASSERT_NE(MAP_FAILED, later);
-	EXPECT_EQ(-1, vt_first_nonzero(later, self->wsize));
-	munmap(later, self->wsize);
+	EXPECT_EQ(-1, vt_first_nonzero(later, self->w.wsize));
+	munmap(later, self->w.wsize);
 }
 
 /* A different memfd mapped at the old offset shows its bytes, not the old ones. */
@@ -170,46 +151,47 @@ TEST_F(hz, remap_shows_new_file)
 	int fd2 = vt_memfd(MiB, SEED2, 0);
 
 	ASSERT_LE(0, fd2);
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, MiB, VUSHM_MAP_RW));
-	EXPECT_EQ(-1, vt_check_pattern(self->win, MiB, SEED, 0));
-	ASSERT_EQ(0, vt_unmap(self->cfd, 0, MiB));
-	ASSERT_EQ(0, vt_map(self->cfd, fd2, 0, 0, MiB, VUSHM_MAP_RW));
-	EXPECT_EQ(-1, vt_check_pattern(self->win, MiB, SEED2, 0));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, MiB, VUSHM_MAP_RW));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, MiB, SEED, 0));
+	ASSERT_EQ(0, vt_unmap(self->w.cfd, 0, MiB));
+	ASSERT_EQ(0, vt_map(self->w.cfd, fd2, 0, 0, MiB, VUSHM_MAP_RW));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, MiB, SEED2, 0));
 	close(fd2);
 }
 
 /* RESET: every mapping gone, zeros everywhere. */
 TEST_F(hz, reset_reads_zero)
 {
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, MiB, 0));
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, MiB, 4 * MiB, MiB,
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, MiB, 0));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, MiB, 4 * MiB, MiB,
 			    VUSHM_MAP_RW));
-	EXPECT_EQ(-1, vt_check_pattern(self->win + 4 * MiB, MiB, SEED, MiB));
-	ASSERT_EQ(0, vt_reset(self->cfd));
-	EXPECT_EQ(-1, vt_first_nonzero(self->win, self->wsize));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win + 4 * MiB, MiB, SEED, MiB));
+	ASSERT_EQ(0, vt_reset(self->w.cfd));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win, self->w.wsize));
 	/* The ranges are free again. */
-	EXPECT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, MiB, 0));
+	EXPECT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, MiB, 0));
 }
 
 /* A store into a hole completes (no signal, no crash). */
 TEST_F(hz, store_does_not_crash)
 {
-	EXPECT_EQ(0, scribble(self->win, 64));
-	EXPECT_EQ(0, scribble(self->win + self->wsize - 4 * PS, 4));
-	EXPECT_EQ(0, vt_try_write(self->win + self->wsize - 1, 1));
+	EXPECT_EQ(0, scribble(self->w.win, 64));
+	EXPECT_EQ(0, scribble(self->w.win + self->w.wsize - 4 * PS, 4));
+	EXPECT_EQ(0, vt_try_write(self->w.win + self->w.wsize - 1, 1));
 }
 
 /* ... and never lands in the backend memfd that was mapped there before. */
 TEST_F(hz, store_does_not_reach_old_backend)
 {
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, 16 * PS, VUSHM_MAP_RW));
-	EXPECT_EQ(-1, vt_check_pattern(self->win, 16 * PS, SEED, 0));
-	ASSERT_EQ(0, vt_unmap(self->cfd, 0, 16 * PS));
-	EXPECT_EQ(0, scribble(self->win, 16));
-	EXPECT_EQ(-1, vt_check_fd(self->fd, 0, 16 * PS, SEED));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, 16 * PS,
+			    VUSHM_MAP_RW));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, 16 * PS, SEED, 0));
+	ASSERT_EQ(0, vt_unmap(self->w.cfd, 0, 16 * PS));
+	EXPECT_EQ(0, scribble(self->w.win, 16));
+	EXPECT_EQ(-1, vt_check_fd(self->w.fd, 0, 16 * PS, SEED));
 	/* Mapped back: the memfd's bytes, not the scribble. */
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, 16 * PS, 0));
-	EXPECT_EQ(-1, vt_check_pattern(self->win, 16 * PS, SEED, 0));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, 16 * PS, 0));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, 16 * PS, SEED, 0));
 }
 
 /* ... nor in a later MAP at that offset. */
@@ -218,10 +200,11 @@ TEST_F(hz, store_does_not_reach_later_map)
 	int fd2 = vt_memfd(MiB, SEED2, 0);
 
 	ASSERT_LE(0, fd2);
-	EXPECT_EQ(0, scribble(self->win + 3 * MiB, 32));
-	ASSERT_EQ(0, vt_map(self->cfd, fd2, 0, 3 * MiB, 32 * PS,
+	EXPECT_EQ(0, scribble(self->w.win + 3 * MiB, 32));
+	ASSERT_EQ(0, vt_map(self->w.cfd, fd2, 0, 3 * MiB, 32 * PS,
 			    VUSHM_MAP_RW));
-	EXPECT_EQ(-1, vt_check_pattern(self->win + 3 * MiB, 32 * PS, SEED2, 0));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win + 3 * MiB, 32 * PS, SEED2,
+				       0));
 	EXPECT_EQ(-1, vt_check_fd(fd2, 0, MiB, SEED2));
 	close(fd2);
 }
@@ -233,19 +216,19 @@ TEST_F(hz, store_does_not_reach_other_window)
 	char *w2, *w2late;
 	int cfd2;
 
-	cfd2 = vt_ctx_window(&self->ctx, "hz2", self->wsize, VUSHM_HOLE_ZERO,
-			     0, name2);
+	cfd2 = vt_ctx_window(&self->w.ctx, "hz2", self->w.wsize,
+			     VUSHM_HOLE_ZERO, 0, name2);
 	ASSERT_LE(0, cfd2);
-	w2 = vt_mmap_node(name2, self->wsize, 0, PROT_READ | PROT_WRITE);
+	w2 = vt_mmap_node(name2, self->w.wsize, 0, PROT_READ | PROT_WRITE);
 	ASSERT_NE(MAP_FAILED, w2);
-	EXPECT_EQ(-1, vt_first_nonzero(w2, self->wsize));	/* PTEs in */
-	EXPECT_EQ(0, scribble(self->win, 256));
-	EXPECT_EQ(-1, vt_first_nonzero(w2, self->wsize));
-	w2late = vt_mmap_node(name2, self->wsize, 0, PROT_READ);
+	EXPECT_EQ(-1, vt_first_nonzero(w2, self->w.wsize));	/* PTEs in */
+	EXPECT_EQ(0, scribble(self->w.win, 256));
+	EXPECT_EQ(-1, vt_first_nonzero(w2, self->w.wsize));
+	w2late = vt_mmap_node(name2, self->w.wsize, 0, PROT_READ);
 	ASSERT_NE(MAP_FAILED, w2late);
-	EXPECT_EQ(-1, vt_first_nonzero(w2late, self->wsize));
-	munmap(w2late, self->wsize);
-	munmap(w2, self->wsize);
+	EXPECT_EQ(-1, vt_first_nonzero(w2late, self->w.wsize));
+	munmap(w2late, self->w.wsize);
+	munmap(w2, self->w.wsize);
 	close(cfd2);
 }
 
@@ -253,8 +236,8 @@ TEST_F(hz, store_does_not_reach_other_window)
 TEST_F(hz, store_does_not_reach_zero_page)
 {
 	/* Read first: the hole PTEs then map the zero page. */
-	EXPECT_EQ(-1, vt_first_nonzero(self->win, self->wsize));
-	EXPECT_EQ(0, scribble(self->win, self->wsize / PS));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win, self->w.wsize));
+	EXPECT_EQ(0, scribble(self->w.win, self->w.wsize / PS));
 	EXPECT_EQ(0, zero_page_clean());
 }
 
@@ -266,7 +249,7 @@ TEST_F(hz, store_does_not_reach_zero_page)
  */
 TEST_F(hz, gup_write_does_not_reach_zero_page)
 {
-	char buf[512], *hole = self->win + 5 * MiB;
+	char buf[512], *hole = self->w.win + 5 * MiB;
 	struct iovec local = { .iov_base = buf, .iov_len = sizeof(buf) };
 	struct iovec remote = { .iov_base = hole, .iov_len = sizeof(buf) };
 	ssize_t r;
@@ -296,7 +279,7 @@ TEST_F(hz, gup_write_does_not_reach_zero_page)
 	close(p[0]);
 	close(p[1]);
 	EXPECT_EQ(0, zero_page_clean());
-	EXPECT_EQ(-1, vt_check_fd(self->fd, 0, 2 * MiB, SEED));
+	EXPECT_EQ(-1, vt_check_fd(self->w.fd, 0, 2 * MiB, SEED));
 }
 
 /* GUP reads of a hole see zeros: process_vm_readv and write() from it. */
@@ -304,7 +287,7 @@ TEST_F(hz, gup_read_sees_zeros)
 {
 	char buf[4096];
 	struct iovec local = { .iov_base = buf, .iov_len = sizeof(buf) };
-	struct iovec remote = { .iov_base = self->win + 6 * MiB,
+	struct iovec remote = { .iov_base = self->w.win + 6 * MiB,
 				.iov_len = sizeof(buf) };
 	int p[2];
 
@@ -316,7 +299,7 @@ TEST_F(hz, gup_read_sees_zeros)
 	memset(buf, 0x55, sizeof(buf));
 	ASSERT_EQ(0, pipe(p));
 	EXPECT_EQ((ssize_t)sizeof(buf),
-		  write(p[1], self->win + 6 * MiB + PS, sizeof(buf)));
+		  write(p[1], self->w.win + 6 * MiB + PS, sizeof(buf)));
 	EXPECT_EQ((ssize_t)sizeof(buf), read(p[0], buf, sizeof(buf)));
 	EXPECT_EQ(-1, vt_first_nonzero(buf, sizeof(buf)));
 	close(p[0]);
@@ -329,23 +312,24 @@ TEST_F(hz, gup_read_sees_zeros)
  */
 TEST_F(hz, map_over_touched_hole)
 {
-	char *h = self->win + 2 * MiB;
+	char *h = self->w.win + 2 * MiB;
 	pid_t pid;
 
 	EXPECT_EQ(-1, vt_first_nonzero(h, 8 * PS));	/* zero-page PTEs */
 	EXPECT_EQ(0, scribble(h + 4 * PS, 4));		/* scratch PTEs */
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, MiB, 2 * MiB, 8 * PS,
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, MiB, 2 * MiB, 8 * PS,
 			    VUSHM_MAP_RW));
 	EXPECT_EQ(-1, vt_check_pattern(h, 8 * PS, SEED, MiB));
 	h[0] = 0x21;
 	h[4 * PS] = 0x22;
-	EXPECT_EQ(0x21, (unsigned char)vt_fd_u64(self->fd, MiB));
-	EXPECT_EQ(0x22, (unsigned char)vt_fd_u64(self->fd, MiB + 4 * PS));
+	EXPECT_EQ(0x21, (unsigned char)vt_fd_u64(self->w.fd, MiB));
+	EXPECT_EQ(0x22, (unsigned char)vt_fd_u64(self->w.fd, MiB + 4 * PS));
 	/* Another process's fresh view agrees. */
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		char *p = vt_mmap_node(self->name, self->wsize, 0, PROT_READ);
+		char *p = vt_mmap_node(self->w.name, self->w.wsize, 0,
+				       PROT_READ);
 
 		_exit(p == MAP_FAILED ? 2 :
 		      p[2 * MiB] != 0x21 || p[2 * MiB + 4 * PS] != 0x22);
@@ -355,68 +339,49 @@ TEST_F(hz, map_over_touched_hole)
 
 /* ------------------------------------------------------------------ */
 
+/* A 4 MiB VUSHM_HOLE_SIGBUS window mmapped read-write; w.fd: a 1 MiB memfd. */
 FIXTURE(hs) {
-	struct vt_ctx ctx;
-	char name[VUSHM_NAME_MAX];
-	int cfd;
-	int fd;
-	size_t wsize;
-	char *win;
+	struct vt_win w;
 };
 
 FIXTURE_SETUP(hs)
 {
-	self->cfd = -1;
-	self->fd = -1;
-	self->win = MAP_FAILED;
-	self->wsize = 4 * MiB;
-	VT_CTX_SETUP(&self->ctx);
-	if (!(self->ctx.info.features & VUSHM_F_HOLE_SIGBUS))
+	vt_win_setup(_metadata, &self->w, 4 * MiB);
+	if (!(self->w.ctx.info.features & VUSHM_F_HOLE_SIGBUS))
 		VT_SETUP_SKIP("VUSHM_F_HOLE_SIGBUS not offered");
-	self->fd = vt_memfd(MiB, SEED, 0);
-	ASSERT_LE(0, self->fd);
-	self->cfd = vt_ctx_window(&self->ctx, "hs", self->wsize,
-				  VUSHM_HOLE_SIGBUS, 0, self->name);
-	ASSERT_LE(0, self->cfd);
-	self->win = vt_mmap_node(self->name, self->wsize, 0,
-				 PROT_READ | PROT_WRITE);
-	ASSERT_NE(MAP_FAILED, self->win);
+	vt_win_memfd(_metadata, &self->w, MiB, SEED, 0);
+	vt_win_open(_metadata, &self->w, "hs", VUSHM_HOLE_SIGBUS);
 }
 
 FIXTURE_TEARDOWN(hs)
 {
-	if (self->win != MAP_FAILED)
-		munmap(self->win, self->wsize);
-	if (self->fd >= 0)
-		close(self->fd);
-	if (self->cfd >= 0)
-		close(self->cfd);
-	VT_CTX_TEARDOWN(&self->ctx);
+	vt_win_teardown(_metadata, &self->w);
 }
 
 TEST_F(hs, read_sigbus)
 {
-	size_t n = self->wsize / PS;
+	size_t n = self->w.wsize / PS;
 
-	EXPECT_EQ(n, vt_count_faults(self->win, self->wsize, false, SIGBUS));
-	EXPECT_EQ(SIGBUS, vt_try_read(self->win + self->wsize - 1, NULL));
+	EXPECT_EQ(n, vt_count_faults(self->w.win, self->w.wsize, false,
+				     SIGBUS));
+	EXPECT_EQ(SIGBUS, vt_try_read(self->w.win + self->w.wsize - 1, NULL));
 }
 
 TEST_F(hs, write_sigbus)
 {
-	size_t n = self->wsize / PS;
+	size_t n = self->w.wsize / PS;
 
-	EXPECT_EQ(n, vt_count_faults(self->win, self->wsize, true, SIGBUS));
+	EXPECT_EQ(n, vt_count_faults(self->w.win, self->w.wsize, true, SIGBUS));
 	/* Reads fault after a write attempt too (no scratch page). */
-	EXPECT_EQ(SIGBUS, vt_try_read(self->win, NULL));
+	EXPECT_EQ(SIGBUS, vt_try_read(self->w.win, NULL));
 }
 
 /* Exactly the unmapped pages fault; the mapped ones work. */
 TEST_F(hs, partial)
 {
-	char *p = self->win + MiB;
+	char *p = self->w.win + MiB;
 
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, MiB + PS, 2 * PS,
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, MiB + PS, 2 * PS,
 			    VUSHM_MAP_RW));
 	EXPECT_EQ(SIGBUS, vt_try_read(p, NULL));
 	EXPECT_EQ(SIGBUS, vt_try_read(p + PS - 1, NULL));
@@ -430,16 +395,17 @@ TEST_F(hs, partial)
 /* After UNMAP and after RESET, the range faults again. */
 TEST_F(hs, unmap_and_reset_sigbus)
 {
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, 4 * PS, 0));
-	EXPECT_EQ(-1, vt_check_pattern(self->win, 4 * PS, SEED, 0));
-	ASSERT_EQ(0, vt_unmap(self->cfd, 0, 4 * PS));
-	EXPECT_EQ(4UL, vt_count_faults(self->win, 4 * PS, false, SIGBUS));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, 4 * PS, 0));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, 4 * PS, SEED, 0));
+	ASSERT_EQ(0, vt_unmap(self->w.cfd, 0, 4 * PS));
+	EXPECT_EQ(4UL, vt_count_faults(self->w.win, 4 * PS, false, SIGBUS));
 
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, 4 * PS, VUSHM_MAP_RW));
-	EXPECT_EQ(0UL, vt_count_faults(self->win, 4 * PS, true, SIGBUS));
-	ASSERT_EQ(0, vt_reset(self->cfd));
-	EXPECT_EQ(4UL, vt_count_faults(self->win, 4 * PS, false, SIGBUS));
-	EXPECT_EQ(4UL, vt_count_faults(self->win, 4 * PS, true, SIGBUS));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, 4 * PS,
+			    VUSHM_MAP_RW));
+	EXPECT_EQ(0UL, vt_count_faults(self->w.win, 4 * PS, true, SIGBUS));
+	ASSERT_EQ(0, vt_reset(self->w.cfd));
+	EXPECT_EQ(4UL, vt_count_faults(self->w.win, 4 * PS, false, SIGBUS));
+	EXPECT_EQ(4UL, vt_count_faults(self->w.win, 4 * PS, true, SIGBUS));
 }
 
 /* get_user_pages on a hole fails: EFAULT. */
@@ -447,7 +413,7 @@ TEST_F(hs, gup_efault)
 {
 	char buf[256];
 	struct iovec local = { .iov_base = buf, .iov_len = sizeof(buf) };
-	struct iovec remote = { .iov_base = self->win + 2 * PS,
+	struct iovec remote = { .iov_base = self->w.win + 2 * PS,
 				.iov_len = sizeof(buf) };
 	int p[2];
 
@@ -460,7 +426,7 @@ TEST_F(hs, gup_efault)
 
 	ASSERT_EQ(0, pipe(p));
 	errno = 0;
-	EXPECT_EQ(-1, write(p[1], self->win + 3 * PS, 64));
+	EXPECT_EQ(-1, write(p[1], self->w.win + 3 * PS, 64));
 	EXPECT_EQ(EFAULT, errno);
 	close(p[0]);
 	close(p[1]);
@@ -475,13 +441,14 @@ TEST_F(hs, gup_efault)
 TEST_F(hs, madv_populate_efault)
 {
 	errno = 0;
-	EXPECT_EQ(-1, madvise(self->win, 4 * PS, MADV_POPULATE_READ));
+	EXPECT_EQ(-1, madvise(self->w.win, 4 * PS, MADV_POPULATE_READ));
 	EXPECT_EQ(EFAULT, errno);
 	errno = 0;
-	EXPECT_EQ(-1, madvise(self->win, 4 * PS, MADV_POPULATE_WRITE));
+	EXPECT_EQ(-1, madvise(self->w.win, 4 * PS, MADV_POPULATE_WRITE));
 	EXPECT_EQ(EFAULT, errno);
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, 4 * PS, VUSHM_MAP_RW));
-	EXPECT_EQ(0, madvise(self->win, 4 * PS, MADV_POPULATE_WRITE));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, 4 * PS,
+			    VUSHM_MAP_RW));
+	EXPECT_EQ(0, madvise(self->w.win, 4 * PS, MADV_POPULATE_WRITE));
 }
 
 /* A forked child faults the same way. */
@@ -491,7 +458,7 @@ TEST_F(hs, child_sigbus)
 
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		volatile char c = self->win[PS];
+		volatile char c = self->w.win[PS];
 
 		(void)c;
 		_exit(0);

@@ -61,11 +61,7 @@ static bool back_to_base(const struct mem_snap *base, struct mem_snap *now)
 }
 
 FIXTURE(leak) {
-	struct vt_ctx ctx;
-	char name[VUSHM_NAME_MAX];
-	int cfd;
-	int fd;
-	char *win;
+	struct vt_win w;
 	struct mem_snap base;
 };
 
@@ -82,36 +78,28 @@ FIXTURE_VARIANT_ADD(leak, hole_sigbus) {
 };
 
 /*
- * Baseline, then: a 64 MiB memfd mapped RW into a fresh window, every page
- * read and written through the window, the memfd closed.
+ * Baseline, then: a 64 MiB memfd mapped RW into a fresh 2 * BIG window
+ * (variant->hole_policy) mmapped read-write, every page read and written
+ * through the window, the memfd closed.
  */
 FIXTURE_SETUP(leak)
 {
 	struct mem_snap now;
 
-	self->cfd = -1;
-	self->fd = -1;
-	self->win = MAP_FAILED;
-	VT_CTX_SETUP(&self->ctx);
+	vt_win_setup(_metadata, &self->w, 2 * BIG);
 	if (variant->hole_policy == VUSHM_HOLE_SIGBUS &&
-	    !(self->ctx.info.features & VUSHM_F_HOLE_SIGBUS))
+	    !(self->w.ctx.info.features & VUSHM_F_HOLE_SIGBUS))
 		VT_SETUP_SKIP("no VUSHM_F_HOLE_SIGBUS");
 	snap(&self->base);
 
-	self->cfd = vt_ctx_window(&self->ctx, "leak", 2 * BIG,
-				  variant->hole_policy, 0, self->name);
-	ASSERT_LE(0, self->cfd);
-	self->win = vt_mmap_node(self->name, 2 * BIG, 0,
-				 PROT_READ | PROT_WRITE);
-	ASSERT_NE(MAP_FAILED, self->win);
-	self->fd = vt_memfd(BIG, SEED, 0);
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, BIG / 2, BIG,
+	vt_win_open(_metadata, &self->w, "leak", variant->hole_policy);
+	vt_win_memfd(_metadata, &self->w, BIG, SEED, 0);
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, BIG / 2, BIG,
 			    VUSHM_MAP_RW));
-	ASSERT_EQ(-1, vt_check_pattern(self->win + BIG / 2, BIG, SEED, 0));
-	memset(self->win + BIG / 2 + MiB, 0x3e, MiB);
-	close(self->fd);
-	self->fd = -1;
+	ASSERT_EQ(-1, vt_check_pattern(self->w.win + BIG / 2, BIG, SEED, 0));
+	memset(self->w.win + BIG / 2 + MiB, 0x3e, MiB);
+	close(self->w.fd);
+	self->w.fd = -1;
 
 	/* The memory really is in use now, held by the window alone. */
 	snap(&now);
@@ -122,13 +110,7 @@ FIXTURE_SETUP(leak)
 
 FIXTURE_TEARDOWN(leak)
 {
-	if (self->win != MAP_FAILED)
-		munmap(self->win, 2 * BIG);
-	if (self->fd >= 0)
-		close(self->fd);
-	if (self->cfd >= 0)
-		close(self->cfd);
-	VT_CTX_TEARDOWN(&self->ctx);
+	vt_win_teardown(_metadata, &self->w);
 }
 
 #define EXPECT_BACK_TO_BASE() do {					\
@@ -152,41 +134,41 @@ FIXTURE_TEARDOWN(leak)
 
 TEST_F_TIMEOUT(leak, unmap, 60)
 {
-	ASSERT_EQ(0, munmap(self->win, 2 * BIG));
-	self->win = MAP_FAILED;
+	ASSERT_EQ(0, munmap(self->w.win, 2 * BIG));
+	self->w.win = MAP_FAILED;
 	EXPECT_STILL_HELD();
-	ASSERT_EQ(0, vt_unmap(self->cfd, BIG / 2, BIG));
+	ASSERT_EQ(0, vt_unmap(self->w.cfd, BIG / 2, BIG));
 	EXPECT_BACK_TO_BASE();
 }
 
 /* UNMAP while the VMA is still there (the usual VMM case). */
 TEST_F_TIMEOUT(leak, unmap_vma_kept, 60)
 {
-	ASSERT_EQ(0, vt_unmap(self->cfd, BIG / 2, BIG));
+	ASSERT_EQ(0, vt_unmap(self->w.cfd, BIG / 2, BIG));
 	EXPECT_BACK_TO_BASE();
-	EXPECT_EQ(0, vt_sysfs_num(self->name, "mapped_bytes"));
+	EXPECT_EQ(0, vt_sysfs_num(self->w.name, "mapped_bytes"));
 }
 
 TEST_F_TIMEOUT(leak, reset, 60)
 {
-	ASSERT_EQ(0, vt_reset(self->cfd));
+	ASSERT_EQ(0, vt_reset(self->w.cfd));
 	EXPECT_BACK_TO_BASE();
 }
 
 TEST_F_TIMEOUT(leak, controller_close, 60)
 {
-	ASSERT_EQ(0, close(self->cfd));
-	self->cfd = -1;
+	ASSERT_EQ(0, close(self->w.cfd));
+	self->w.cfd = -1;
 	EXPECT_BACK_TO_BASE();
-	EXPECT_TRUE(vt_node_exists(self->name));
+	EXPECT_TRUE(vt_node_exists(self->w.name));
 }
 
 TEST_F_TIMEOUT(leak, destroy, 60)
 {
-	ASSERT_EQ(0, vt_destroy(self->ctx.ctl, self->name));
+	ASSERT_EQ(0, vt_destroy(self->w.ctx.ctl, self->w.name));
 	EXPECT_BACK_TO_BASE();
 	/* The VMA is still there and reads zeros. */
-	EXPECT_EQ(-1, vt_first_nonzero(self->win + BIG / 2, 4 * MiB));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win + BIG / 2, 4 * MiB));
 }
 
 /* A forked child keeps the VMA, the parent unmaps: freed all the same. */
@@ -200,18 +182,18 @@ TEST_F_TIMEOUT(leak, fork_child_keeps_vma, 60)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		if (vt_check_pattern(self->win + BIG / 2, MiB, SEED, 0) != -1)
+		if (vt_check_pattern(self->w.win + BIG / 2, MiB, SEED, 0) != -1)
 			_exit(10);
 		vt_post(to_parent[1]);
 		vt_pend(to_child[0]);
 		/* The old pages are gone from this VMA too. */
 		if (variant->hole_policy == VUSHM_HOLE_SIGBUS)
-			_exit(vt_count_faults(self->win + BIG / 2, BIG, false,
+			_exit(vt_count_faults(self->w.win + BIG / 2, BIG, false,
 					      SIGBUS) != BIG / PS);
-		_exit(vt_first_nonzero(self->win + BIG / 2, BIG) != -1);
+		_exit(vt_first_nonzero(self->w.win + BIG / 2, BIG) != -1);
 	}
 	ASSERT_EQ(0, vt_pend(to_parent[0]));
-	ASSERT_EQ(0, vt_unmap(self->cfd, BIG / 2, BIG));
+	ASSERT_EQ(0, vt_unmap(self->w.cfd, BIG / 2, BIG));
 	EXPECT_BACK_TO_BASE();
 	vt_post(to_child[1]);
 	EXPECT_EQ(0, vt_wait(pid));
@@ -223,13 +205,13 @@ TEST_F_TIMEOUT(leak, ephemeral, 60)
 	char name[VUSHM_NAME_MAX];
 	int cfd, fd;
 
-	if (!(self->ctx.info.features & VUSHM_F_EPHEMERAL))
+	if (!(self->w.ctx.info.features & VUSHM_F_EPHEMERAL))
 		SKIP(return, "no VUSHM_F_EPHEMERAL");
 	/* Give the fixture's memory back first; this test brings its own. */
-	ASSERT_EQ(0, vt_destroy(self->ctx.ctl, self->name));
+	ASSERT_EQ(0, vt_destroy(self->w.ctx.ctl, self->w.name));
 	EXPECT_BACK_TO_BASE();
 
-	cfd = vt_ctx_window(&self->ctx, "leakeph", BIG, VUSHM_HOLE_ZERO,
+	cfd = vt_ctx_window(&self->w.ctx, "leakeph", BIG, VUSHM_HOLE_ZERO,
 			    VUSHM_CREATE_EPHEMERAL, name);
 	ASSERT_LE(0, cfd);
 	fd = vt_memfd(BIG, SEED, 0);

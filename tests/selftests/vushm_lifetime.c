@@ -15,41 +15,21 @@
 #define SEED	0x11fe
 #define SEED2	0x22fe
 
+/* A 4 MiB VUSHM_HOLE_ZERO window mmapped read-write; w.fd: a 1 MiB memfd. */
 FIXTURE(lt) {
-	struct vt_ctx ctx;
-	char name[VUSHM_NAME_MAX];
-	int cfd;
-	int fd;
-	size_t wsize;
-	char *win;
+	struct vt_win w;
 };
 
 FIXTURE_SETUP(lt)
 {
-	self->cfd = -1;
-	self->fd = -1;
-	self->win = MAP_FAILED;
-	self->wsize = 4 * MiB;
-	VT_CTX_SETUP(&self->ctx);
-	self->fd = vt_memfd(MiB, SEED, 0);
-	ASSERT_LE(0, self->fd);
-	self->cfd = vt_ctx_window(&self->ctx, "lt", self->wsize,
-				  VUSHM_HOLE_ZERO, 0, self->name);
-	ASSERT_LE(0, self->cfd);
-	self->win = vt_mmap_node(self->name, self->wsize, 0,
-				 PROT_READ | PROT_WRITE);
-	ASSERT_NE(MAP_FAILED, self->win);
+	vt_win_setup(_metadata, &self->w, 4 * MiB);
+	vt_win_memfd(_metadata, &self->w, MiB, SEED, 0);
+	vt_win_open(_metadata, &self->w, "lt", VUSHM_HOLE_ZERO);
 }
 
 FIXTURE_TEARDOWN(lt)
 {
-	if (self->win != MAP_FAILED)
-		munmap(self->win, self->wsize);
-	if (self->fd >= 0)
-		close(self->fd);
-	if (self->cfd >= 0)
-		close(self->cfd);
-	VT_CTX_TEARDOWN(&self->ctx);
+	vt_win_teardown(_metadata, &self->w);
 }
 
 /*
@@ -60,60 +40,61 @@ TEST_F(lt, backend_closes_fd)
 {
 	char *p;
 
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, MiB, VUSHM_MAP_RW));
-	ASSERT_EQ(0, close(self->fd));
-	self->fd = -1;
-	EXPECT_EQ(-1, vt_check_pattern(self->win, MiB, SEED, 0));
-	self->win[PS + 3] = 0x5c;
-	ASSERT_EQ(0, madvise(self->win, MiB, MADV_DONTNEED));
-	EXPECT_EQ(0x5c, self->win[PS + 3]);
-	EXPECT_EQ(-1, vt_check_pattern(self->win, PS, SEED, 0));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, MiB, VUSHM_MAP_RW));
+	ASSERT_EQ(0, close(self->w.fd));
+	self->w.fd = -1;
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, MiB, SEED, 0));
+	self->w.win[PS + 3] = 0x5c;
+	ASSERT_EQ(0, madvise(self->w.win, MiB, MADV_DONTNEED));
+	EXPECT_EQ(0x5c, self->w.win[PS + 3]);
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, PS, SEED, 0));
 	/* A VMA made now faults the pages in from the held file. */
-	p = vt_mmap_node(self->name, MiB, 0, PROT_READ);
+	p = vt_mmap_node(self->w.name, MiB, 0, PROT_READ);
 	ASSERT_NE(MAP_FAILED, p);
 	EXPECT_EQ(0x5c, p[PS + 3]);
 	EXPECT_EQ(-1, vt_check_pattern(p + 2 * PS, MiB - 2 * PS, SEED, 2 * PS));
 	munmap(p, MiB);
-	EXPECT_EQ(0, vt_unmap(self->cfd, 0, MiB));
-	EXPECT_EQ(-1, vt_first_nonzero(self->win, MiB));
+	EXPECT_EQ(0, vt_unmap(self->w.cfd, 0, MiB));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win, MiB));
 }
 
 /* munmap of the whole VMA and of pieces: the rest keeps working. */
 TEST_F(lt, partial_munmap)
 {
-	char *w = self->win;
+	char *w = self->w.win;
 
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, 16 * PS, VUSHM_MAP_RW));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, 16 * PS,
+			    VUSHM_MAP_RW));
 	EXPECT_EQ(-1, vt_check_pattern(w, 16 * PS, SEED, 0));
 	/* A hole in the middle, the head and the tail of the VMA. */
 	ASSERT_EQ(0, munmap(w + 4 * PS, 4 * PS));
 	ASSERT_EQ(0, munmap(w, PS));
-	ASSERT_EQ(0, munmap(w + self->wsize - PS, PS));
+	ASSERT_EQ(0, munmap(w + self->w.wsize - PS, PS));
 	EXPECT_EQ(SIGSEGV, vt_try_read(w + 5 * PS, NULL));
 	EXPECT_EQ(SIGSEGV, vt_try_read(w, NULL));
 	EXPECT_EQ(-1, vt_check_pattern(w + PS, 3 * PS, SEED, PS));
 	EXPECT_EQ(-1, vt_check_pattern(w + 8 * PS, 8 * PS, SEED, 8 * PS));
 	w[9 * PS] = 0x19;
-	EXPECT_EQ(0x19, (unsigned char)vt_fd_u64(self->fd, 9 * PS));
+	EXPECT_EQ(0x19, (unsigned char)vt_fd_u64(self->w.fd, 9 * PS));
 
 	/* UNMAP and MAP reach every piece. */
-	ASSERT_EQ(0, vt_unmap(self->cfd, 0, 16 * PS));
+	ASSERT_EQ(0, vt_unmap(self->w.cfd, 0, 16 * PS));
 	EXPECT_EQ(-1, vt_first_nonzero(w + PS, 3 * PS));
-	EXPECT_EQ(-1, vt_first_nonzero(w + 8 * PS, self->wsize - 9 * PS));
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, 16 * PS, 0));
+	EXPECT_EQ(-1, vt_first_nonzero(w + 8 * PS, self->w.wsize - 9 * PS));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, 16 * PS, 0));
 	EXPECT_EQ(-1, vt_check_pattern(w + 2 * PS, 2 * PS, SEED, 2 * PS));
 	EXPECT_EQ(-1, vt_check_pattern(w + 10 * PS, 6 * PS, SEED, 10 * PS));
 
 	/* And the whole rest. */
-	ASSERT_EQ(0, munmap(w + PS, self->wsize - 2 * PS));
-	self->win = MAP_FAILED;
-	EXPECT_EQ(0, vt_unmap(self->cfd, 0, 16 * PS));
+	ASSERT_EQ(0, munmap(w + PS, self->w.wsize - 2 * PS));
+	self->w.win = MAP_FAILED;
+	EXPECT_EQ(0, vt_unmap(self->w.cfd, 0, 16 * PS));
 }
 
 /* The VMA cannot grow (VM_DONTEXPAND), in place or by moving. */
 TEST_F(lt, mremap_grow_refused)
 {
-	char *p = vt_mmap_node(self->name, MiB, 0, PROT_READ | PROT_WRITE);
+	char *p = vt_mmap_node(self->w.name, MiB, 0, PROT_READ | PROT_WRITE);
 	void *q;
 
 	ASSERT_NE(MAP_FAILED, p);
@@ -136,8 +117,9 @@ TEST_F(lt, mremap_move)
 {
 	char *p, *dst, *q;
 
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, 64 * PS, VUSHM_MAP_RW));
-	p = vt_mmap_node(self->name, MiB, 0, PROT_READ | PROT_WRITE);
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, 64 * PS,
+			    VUSHM_MAP_RW));
+	p = vt_mmap_node(self->w.name, MiB, 0, PROT_READ | PROT_WRITE);
 	ASSERT_NE(MAP_FAILED, p);
 	EXPECT_EQ(-1, vt_check_pattern(p, 64 * PS, SEED, 0));
 	dst = mmap(NULL, MiB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -147,11 +129,11 @@ TEST_F(lt, mremap_move)
 	EXPECT_EQ(SIGSEGV, vt_try_read(p, NULL));
 	EXPECT_EQ(-1, vt_check_pattern(q, 64 * PS, SEED, 0));
 	q[10] = 0x7a;
-	EXPECT_EQ(0x7a, self->win[10]);
+	EXPECT_EQ(0x7a, self->w.win[10]);
 
-	ASSERT_EQ(0, vt_unmap(self->cfd, 0, 64 * PS));
+	ASSERT_EQ(0, vt_unmap(self->w.cfd, 0, 64 * PS));
 	EXPECT_EQ(-1, vt_first_nonzero(q, MiB));
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 128 * PS, 16 * PS, 0));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 128 * PS, 16 * PS, 0));
 	EXPECT_EQ(0x7a, q[128 * PS + 10]);
 	EXPECT_EQ(-1, vt_check_pattern(q + 128 * PS + PS, 15 * PS, SEED, PS));
 	munmap(q, MiB);
@@ -165,12 +147,12 @@ TEST_F(lt, fork_child)
 
 	ASSERT_EQ(0, pipe(to_child));
 	ASSERT_EQ(0, pipe(to_parent));
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, MiB, VUSHM_MAP_RW));
-	EXPECT_EQ(-1, vt_check_pattern(self->win, MiB, SEED, 0));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, MiB, VUSHM_MAP_RW));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, MiB, SEED, 0));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		char *w = self->win;
+		char *w = self->w.win;
 
 		if (vt_check_pattern(w, MiB, SEED, 0) != -1)
 			_exit(10);
@@ -185,17 +167,17 @@ TEST_F(lt, fork_child)
 			_exit(13);
 		vt_post(to_parent[1]);
 		vt_pend(to_child[0]);	/* RESET done */
-		if (vt_first_nonzero(w, self->wsize) != -1)
+		if (vt_first_nonzero(w, self->w.wsize) != -1)
 			_exit(14);
 		_exit(0);
 	}
 	ASSERT_EQ(0, vt_pend(to_parent[0]));
-	EXPECT_EQ(0x64, self->win[100]);
-	ASSERT_EQ(0, vt_unmap(self->cfd, 0, MiB));
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 2 * MiB, 8 * PS, 0));
+	EXPECT_EQ(0x64, self->w.win[100]);
+	ASSERT_EQ(0, vt_unmap(self->w.cfd, 0, MiB));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 2 * MiB, 8 * PS, 0));
 	vt_post(to_child[1]);
 	ASSERT_EQ(0, vt_pend(to_parent[0]));
-	ASSERT_EQ(0, vt_reset(self->cfd));
+	ASSERT_EQ(0, vt_reset(self->w.cfd));
 	vt_post(to_child[1]);
 	EXPECT_EQ(0, vt_wait(pid));
 }
@@ -205,24 +187,24 @@ TEST_F(lt, fork_child_exit_then_unmap)
 {
 	pid_t pid;
 
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, MiB, VUSHM_MAP_RW));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, MiB, VUSHM_MAP_RW));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0)
-		_exit(vt_check_pattern(self->win, MiB, SEED, 0) != -1);
+		_exit(vt_check_pattern(self->w.win, MiB, SEED, 0) != -1);
 	EXPECT_EQ(0, vt_wait(pid));
-	EXPECT_EQ(0, vt_unmap(self->cfd, 0, MiB));
+	EXPECT_EQ(0, vt_unmap(self->w.cfd, 0, MiB));
 
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, MiB, VUSHM_MAP_RW));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, MiB, VUSHM_MAP_RW));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		munmap(self->win, self->wsize);
+		munmap(self->w.win, self->w.wsize);
 		_exit(0);
 	}
 	EXPECT_EQ(0, vt_wait(pid));
-	EXPECT_EQ(-1, vt_check_pattern(self->win, MiB, SEED, 0));
-	EXPECT_EQ(0, vt_unmap(self->cfd, 0, MiB));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, MiB, SEED, 0));
+	EXPECT_EQ(0, vt_unmap(self->w.cfd, 0, MiB));
 }
 
 /*
@@ -238,12 +220,12 @@ TEST_F(lt, destroy_while_mapped)
 
 	ASSERT_EQ(0, pipe(to_child));
 	ASSERT_EQ(0, pipe(to_parent));
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, MiB, VUSHM_MAP_RW));
-	EXPECT_EQ(-1, vt_check_pattern(self->win, MiB, SEED, 0));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, MiB, VUSHM_MAP_RW));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, MiB, SEED, 0));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		char *mine = vt_mmap_node(self->name, self->wsize, 0,
+		char *mine = vt_mmap_node(self->w.name, self->w.wsize, 0,
 					  PROT_READ | PROT_WRITE);
 
 		if (mine == MAP_FAILED)
@@ -252,44 +234,44 @@ TEST_F(lt, destroy_while_mapped)
 			_exit(11);
 		vt_post(to_parent[1]);
 		vt_pend(to_child[0]);
-		if (vt_first_nonzero(mine, self->wsize) != -1)
+		if (vt_first_nonzero(mine, self->w.wsize) != -1)
 			_exit(12);
 		if (vt_try_write(mine + PS, 1) || vt_try_read(mine, NULL))
 			_exit(13);
 		_exit(0);
 	}
 	ASSERT_EQ(0, vt_pend(to_parent[0]));
-	ASSERT_EQ(0, vt_destroy(self->ctx.ctl, self->name));
+	ASSERT_EQ(0, vt_destroy(self->w.ctx.ctl, self->w.name));
 	vt_post(to_child[1]);
-	EXPECT_EQ(-1, vt_first_nonzero(self->win, self->wsize));
-	EXPECT_EQ(0, vt_try_write(self->win + 2 * PS, 0x33));
-	EXPECT_EQ(0, vt_try_read(self->win + 3 * MiB, NULL));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win, self->w.wsize));
+	EXPECT_EQ(0, vt_try_write(self->w.win + 2 * PS, 0x33));
+	EXPECT_EQ(0, vt_try_read(self->w.win + 3 * MiB, NULL));
 	EXPECT_EQ(0, vt_wait(pid));
-	EXPECT_FALSE(vt_node_exists(self->name));
-	EXPECT_FALSE(vt_sysfs_exists(self->name));
-	EXPECT_EQ(-ENODEV, vt_map(self->cfd, self->fd, 0, 0, PS, 0));
-	EXPECT_EQ(-1, vt_check_fd(self->fd, 0, MiB, SEED));
+	EXPECT_FALSE(vt_node_exists(self->w.name));
+	EXPECT_FALSE(vt_sysfs_exists(self->w.name));
+	EXPECT_EQ(-ENODEV, vt_map(self->w.cfd, self->w.fd, 0, 0, PS, 0));
+	EXPECT_EQ(-1, vt_check_fd(self->w.fd, 0, MiB, SEED));
 	/* The name is free again; the new window is a different one. */
-	c2 = vt_create(self->ctx.ctl, self->name, self->wsize,
+	c2 = vt_create(self->w.ctx.ctl, self->w.name, self->w.wsize,
 		       VUSHM_HOLE_ZERO, 0);
 	ASSERT_LE(0, c2);
-	ASSERT_EQ(0, vt_map(c2, self->fd, 0, 0, MiB, 0));
+	ASSERT_EQ(0, vt_map(c2, self->w.fd, 0, 0, MiB, 0));
 	/*
 	 * Not in the old VMA.  Pages 1 and 2 were stored to after DESTROY
 	 * and may show the scratch page; none may show the memfd.
 	 */
-	EXPECT_NE(-1, vt_check_pattern(self->win, 4 * PS, SEED, 0));
-	EXPECT_NE(-1, vt_check_pattern(self->win + PS, PS, SEED, PS));
-	EXPECT_NE(-1, vt_check_pattern(self->win + 2 * PS, PS, SEED, 2 * PS));
-	EXPECT_EQ(-1, vt_first_nonzero(self->win, PS));
-	EXPECT_EQ(-1, vt_first_nonzero(self->win + 3 * PS, MiB - 3 * PS));
-	p = vt_mmap_node(self->name, MiB, 0, PROT_READ);
+	EXPECT_NE(-1, vt_check_pattern(self->w.win, 4 * PS, SEED, 0));
+	EXPECT_NE(-1, vt_check_pattern(self->w.win + PS, PS, SEED, PS));
+	EXPECT_NE(-1, vt_check_pattern(self->w.win + 2 * PS, PS, SEED, 2 * PS));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win, PS));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win + 3 * PS, MiB - 3 * PS));
+	p = vt_mmap_node(self->w.name, MiB, 0, PROT_READ);
 	ASSERT_NE(MAP_FAILED, p);
 	EXPECT_EQ(-1, vt_check_pattern(p + 4 * PS, MiB - 4 * PS, SEED, 4 * PS));
 	munmap(p, MiB);
 	close(c2);
-	ASSERT_EQ(0, munmap(self->win, self->wsize));
-	self->win = MAP_FAILED;
+	ASSERT_EQ(0, munmap(self->w.win, self->w.wsize));
+	self->w.win = MAP_FAILED;
 }
 
 /* A SIGBUS-policy window reads zeros once destroyed, so the VMM survives. */
@@ -299,16 +281,16 @@ TEST_F(lt, destroy_sigbus_window_reads_zero)
 	char *w;
 	int cfd;
 
-	if (!(self->ctx.info.features & VUSHM_F_HOLE_SIGBUS))
+	if (!(self->w.ctx.info.features & VUSHM_F_HOLE_SIGBUS))
 		SKIP(return, "no VUSHM_F_HOLE_SIGBUS");
-	cfd = vt_ctx_window(&self->ctx, "ltsb", MiB, VUSHM_HOLE_SIGBUS, 0,
+	cfd = vt_ctx_window(&self->w.ctx, "ltsb", MiB, VUSHM_HOLE_SIGBUS, 0,
 			    name);
 	ASSERT_LE(0, cfd);
 	w = vt_mmap_node(name, MiB, 0, PROT_READ | PROT_WRITE);
 	ASSERT_NE(MAP_FAILED, w);
-	ASSERT_EQ(0, vt_map(cfd, self->fd, 0, 0, 4 * PS, VUSHM_MAP_RW));
+	ASSERT_EQ(0, vt_map(cfd, self->w.fd, 0, 0, 4 * PS, VUSHM_MAP_RW));
 	EXPECT_EQ(SIGBUS, vt_try_read(w + 8 * PS, NULL));
-	ASSERT_EQ(0, vt_destroy(self->ctx.ctl, name));
+	ASSERT_EQ(0, vt_destroy(self->w.ctx.ctl, name));
 	EXPECT_EQ(0UL, vt_count_faults(w, MiB, false, SIGBUS));
 	EXPECT_EQ(-1, vt_first_nonzero(w, MiB));
 	EXPECT_EQ(0UL, vt_count_faults(w, MiB, true, SIGBUS));
@@ -324,35 +306,35 @@ TEST_F(lt, controller_close_drops_mappings)
 {
 	int dup_fd, c2;
 
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, MiB, VUSHM_MAP_RW));
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 2 * MiB, PS, 0));
-	EXPECT_EQ(-1, vt_check_pattern(self->win, MiB, SEED, 0));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, MiB, VUSHM_MAP_RW));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 2 * MiB, PS, 0));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, MiB, SEED, 0));
 
 	/* Not the last reference yet. */
-	dup_fd = dup(self->cfd);
+	dup_fd = dup(self->w.cfd);
 	ASSERT_LE(0, dup_fd);
-	ASSERT_EQ(0, close(self->cfd));
-	self->cfd = -1;
-	EXPECT_EQ(-1, vt_check_pattern(self->win, MiB, SEED, 0));
-	EXPECT_EQ(-EBUSY, vt_attach(self->ctx.ctl, self->name));
+	ASSERT_EQ(0, close(self->w.cfd));
+	self->w.cfd = -1;
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, MiB, SEED, 0));
+	EXPECT_EQ(-EBUSY, vt_attach(self->w.ctx.ctl, self->w.name));
 
 	ASSERT_EQ(0, close(dup_fd));
-	EXPECT_EQ(-1, vt_first_nonzero(self->win, self->wsize));
-	EXPECT_TRUE(vt_node_exists(self->name));
-	EXPECT_TRUE(vt_sysfs_exists(self->name));
-	EXPECT_EQ(0, vt_sysfs_num(self->name, "controller"));
-	EXPECT_EQ(0, vt_sysfs_num(self->name, "nr_mappings"));
-	EXPECT_EQ(0, vt_sysfs_num(self->name, "mapped_bytes"));
-	EXPECT_EQ(-1, vt_check_fd(self->fd, 0, MiB, SEED));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win, self->w.wsize));
+	EXPECT_TRUE(vt_node_exists(self->w.name));
+	EXPECT_TRUE(vt_sysfs_exists(self->w.name));
+	EXPECT_EQ(0, vt_sysfs_num(self->w.name, "controller"));
+	EXPECT_EQ(0, vt_sysfs_num(self->w.name, "nr_mappings"));
+	EXPECT_EQ(0, vt_sysfs_num(self->w.name, "mapped_bytes"));
+	EXPECT_EQ(-1, vt_check_fd(self->w.fd, 0, MiB, SEED));
 
-	c2 = vt_attach(self->ctx.ctl, self->name);
+	c2 = vt_attach(self->w.ctx.ctl, self->w.name);
 	ASSERT_LE(0, c2);
-	EXPECT_EQ(1, vt_sysfs_num(self->name, "controller"));
-	EXPECT_EQ(-EBUSY, vt_attach(self->ctx.ctl, self->name));
+	EXPECT_EQ(1, vt_sysfs_num(self->w.name, "controller"));
+	EXPECT_EQ(-EBUSY, vt_attach(self->w.ctx.ctl, self->w.name));
 	/* The old ranges are free and the old VMA sees the new MAP. */
-	ASSERT_EQ(0, vt_map(c2, self->fd, 0, 0, MiB, 0));
-	EXPECT_EQ(-1, vt_check_pattern(self->win, MiB, SEED, 0));
-	self->cfd = c2;
+	ASSERT_EQ(0, vt_map(c2, self->w.fd, 0, 0, MiB, 0));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, MiB, SEED, 0));
+	self->w.cfd = c2;
 }
 
 /* ATTACH while a controller exists: EBUSY; after it is closed: works. */
@@ -360,16 +342,16 @@ TEST_F(lt, attach_busy)
 {
 	int c2;
 
-	EXPECT_EQ(-EBUSY, vt_attach(self->ctx.ctl, self->name));
-	ASSERT_EQ(0, close(self->cfd));
-	self->cfd = -1;
-	c2 = vt_attach(self->ctx.ctl, self->name);
+	EXPECT_EQ(-EBUSY, vt_attach(self->w.ctx.ctl, self->w.name));
+	ASSERT_EQ(0, close(self->w.cfd));
+	self->w.cfd = -1;
+	c2 = vt_attach(self->w.ctx.ctl, self->w.name);
 	ASSERT_LE(0, c2);
-	EXPECT_EQ(-EBUSY, vt_attach(self->ctx.ctl, self->name));
+	EXPECT_EQ(-EBUSY, vt_attach(self->w.ctx.ctl, self->w.name));
 	/* The attached controller works. */
-	EXPECT_EQ(0, vt_map(c2, self->fd, 0, 0, PS, 0));
-	EXPECT_EQ(-1, vt_check_pattern(self->win, PS, SEED, 0));
-	self->cfd = c2;
+	EXPECT_EQ(0, vt_map(c2, self->w.fd, 0, 0, PS, 0));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, PS, SEED, 0));
+	self->w.cfd = c2;
 }
 
 /* ATTACH from another process (a restarted backend). */
@@ -377,24 +359,24 @@ TEST_F(lt, attach_from_other_process)
 {
 	pid_t pid;
 
-	ASSERT_EQ(0, close(self->cfd));
-	self->cfd = -1;
+	ASSERT_EQ(0, close(self->w.cfd));
+	self->w.cfd = -1;
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		int ctl = vt_open_control();
-		int c = ctl < 0 ? -1 : vt_attach(ctl, self->name);
+		int c = ctl < 0 ? -1 : vt_attach(ctl, self->w.name);
 
 		if (c < 0)
 			_exit(10);
-		if (vt_map(c, self->fd, 0, 0, 2 * PS, VUSHM_MAP_RW))
+		if (vt_map(c, self->w.fd, 0, 0, 2 * PS, VUSHM_MAP_RW))
 			_exit(11);
 		_exit(0);	/* the controller closes with the process */
 	}
 	EXPECT_EQ(0, vt_wait(pid));
 	/* The child's exit closed its controller: no mapping left. */
-	EXPECT_EQ(-1, vt_first_nonzero(self->win, 4 * PS));
-	EXPECT_EQ(0, vt_sysfs_num(self->name, "controller"));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win, 4 * PS));
+	EXPECT_EQ(0, vt_sysfs_num(self->w.name, "controller"));
 }
 
 /* EPHEMERAL: the window goes with its controller. */
@@ -404,28 +386,28 @@ TEST_F(lt, ephemeral)
 	char *w;
 	int cfd;
 
-	if (!(self->ctx.info.features & VUSHM_F_EPHEMERAL))
+	if (!(self->w.ctx.info.features & VUSHM_F_EPHEMERAL))
 		SKIP(return, "no VUSHM_F_EPHEMERAL");
-	cfd = vt_ctx_window(&self->ctx, "eph", MiB, VUSHM_HOLE_ZERO,
+	cfd = vt_ctx_window(&self->w.ctx, "eph", MiB, VUSHM_HOLE_ZERO,
 			    VUSHM_CREATE_EPHEMERAL, name);
 	ASSERT_LE(0, cfd);
 	EXPECT_TRUE(vt_node_exists(name));
 	EXPECT_EQ(1, vt_sysfs_num(name, "ephemeral"));
 	w = vt_mmap_node(name, MiB, 0, PROT_READ | PROT_WRITE);
 	ASSERT_NE(MAP_FAILED, w);
-	ASSERT_EQ(0, vt_map(cfd, self->fd, 0, 0, MiB, VUSHM_MAP_RW));
+	ASSERT_EQ(0, vt_map(cfd, self->w.fd, 0, 0, MiB, VUSHM_MAP_RW));
 	EXPECT_EQ(-1, vt_check_pattern(w, MiB, SEED, 0));
 
 	ASSERT_EQ(0, close(cfd));
 	EXPECT_FALSE(vt_node_exists(name));
 	EXPECT_FALSE(vt_sysfs_exists(name));
-	EXPECT_EQ(-ENOENT, vt_attach(self->ctx.ctl, name));
-	EXPECT_EQ(-ENOENT, vt_destroy(self->ctx.ctl, name));
+	EXPECT_EQ(-ENOENT, vt_attach(self->w.ctx.ctl, name));
+	EXPECT_EQ(-ENOENT, vt_destroy(self->w.ctx.ctl, name));
 	EXPECT_EQ(-1, vt_first_nonzero(w, MiB));
 	EXPECT_EQ(0, vt_try_write(w, 1));
-	EXPECT_EQ(-1, vt_check_fd(self->fd, 0, MiB, SEED));
+	EXPECT_EQ(-1, vt_check_fd(self->w.fd, 0, MiB, SEED));
 	/* The name can be used again. */
-	cfd = vt_create(self->ctx.ctl, name, MiB, VUSHM_HOLE_ZERO, 0);
+	cfd = vt_create(self->w.ctx.ctl, name, MiB, VUSHM_HOLE_ZERO, 0);
 	EXPECT_LE(0, cfd);
 	if (cfd >= 0)
 		close(cfd);
@@ -438,21 +420,21 @@ TEST_F(lt, sysfs_and_info)
 	struct vushm_create cr;
 	struct vushm_info info;
 	char name[VUSHM_NAME_MAX], buf[64];
-	bool sb = self->ctx.info.features & VUSHM_F_HOLE_SIGBUS;
+	bool sb = self->w.ctx.info.features & VUSHM_F_HOLE_SIGBUS;
 	char *p1, *p2;
 	int cfd;
 
 	vt_make_name(name, "sys");
 	vt_create_args(&cr, name, 6 * MiB, sb ? VUSHM_HOLE_SIGBUS : 0);
 	cr.shmid = 7;
-	cfd = vt_ctx_window_ex(&self->ctx, &cr);
+	cfd = vt_ctx_window_ex(&self->w.ctx, &cr);
 	ASSERT_LE(0, cfd);
 
 	EXPECT_EQ((long long)(6 * MiB), vt_sysfs_num(name, "size"));
 	EXPECT_EQ(7, vt_sysfs_num(name, "shmid"));
 	ASSERT_EQ(0, vt_sysfs_read(name, "hole_policy", buf, sizeof(buf)));
 	EXPECT_STREQ(sb ? "sigbus" : "zero", buf);
-	ASSERT_EQ(0, vt_sysfs_read(self->name, "hole_policy", buf,
+	ASSERT_EQ(0, vt_sysfs_read(self->w.name, "hole_policy", buf,
 				   sizeof(buf)));
 	EXPECT_STREQ("zero", buf);
 	EXPECT_EQ(0, vt_sysfs_num(name, "nr_mappings"));
@@ -461,8 +443,8 @@ TEST_F(lt, sysfs_and_info)
 	EXPECT_EQ(1, vt_sysfs_num(name, "controller"));
 	EXPECT_EQ(0, vt_sysfs_num(name, "ephemeral"));
 
-	ASSERT_EQ(0, vt_map(cfd, self->fd, 0, 0, 3 * PS, 0));
-	ASSERT_EQ(0, vt_map(cfd, self->fd, 0, 5 * MiB, 5 * PS, VUSHM_MAP_RW));
+	ASSERT_EQ(0, vt_map(cfd, self->w.fd, 0, 0, 3 * PS, 0));
+	ASSERT_EQ(0, vt_map(cfd, self->w.fd, 0, 5 * MiB, 5 * PS, VUSHM_MAP_RW));
 	EXPECT_EQ(2, vt_sysfs_num(name, "nr_mappings"));
 	EXPECT_EQ((long long)(8 * PS), vt_sysfs_num(name, "mapped_bytes"));
 
@@ -484,7 +466,7 @@ TEST_F(lt, sysfs_and_info)
 	EXPECT_EQ(0U, info.reserved0);
 	EXPECT_EQ(0ULL, info.reserved[0] | info.reserved[1] |
 			info.reserved[2] | info.reserved[3]);
-	EXPECT_EQ(self->ctx.info.features, info.features);
+	EXPECT_EQ(self->w.ctx.info.features, info.features);
 
 	munmap(p2, MiB);
 	EXPECT_EQ(1, vt_sysfs_num(name, "nr_vmas"));
@@ -506,7 +488,7 @@ TEST_F(lt, sysfs_and_info)
 /* GET_INFO on the control node: the module, no window. */
 TEST_F(lt, info_control)
 {
-	struct vushm_info *i = &self->ctx.info;
+	struct vushm_info *i = &self->w.ctx.info;
 
 	EXPECT_EQ((__u32)VUSHM_API_VERSION, i->api_version);
 	EXPECT_EQ(PS, i->page_size);
@@ -542,7 +524,7 @@ TEST_F(lt, node_owner_mode)
 	cr.uid = 65534;
 	cr.gid = 65533;
 	cr.mode = 0640;
-	cfd = vt_ctx_window_ex(&self->ctx, &cr);
+	cfd = vt_ctx_window_ex(&self->w.ctx, &cr);
 	ASSERT_LE(0, cfd);
 	vt_node_path(path, sizeof(path), name);
 	ASSERT_EQ(0, stat(path, &st));
@@ -556,7 +538,7 @@ TEST_F(lt, node_owner_mode)
 	vt_make_name(name, "own0");
 	vt_create_args(&cr, name, MiB, 0);
 	cr.mode = 0;
-	cfd = vt_ctx_window_ex(&self->ctx, &cr);
+	cfd = vt_ctx_window_ex(&self->w.ctx, &cr);
 	ASSERT_LE(0, cfd);
 	vt_node_path(path, sizeof(path), name);
 	ASSERT_EQ(0, stat(path, &st));
@@ -569,17 +551,17 @@ TEST_F(lt, node_owner_mode)
 /* lseek(SEEK_END) on the node gives the window size (QEMU checks it). */
 TEST_F(lt, lseek_end)
 {
-	int nfd = vt_open_node(self->name, O_RDWR);
+	int nfd = vt_open_node(self->w.name, O_RDWR);
 
 	ASSERT_LE(0, nfd);
-	EXPECT_EQ((off_t)self->wsize, lseek(nfd, 0, SEEK_END));
+	EXPECT_EQ((off_t)self->w.wsize, lseek(nfd, 0, SEEK_END));
 	close(nfd);
 }
 
 /* mmap must be MAP_SHARED and within the window. */
 TEST_F(lt, mmap_checks)
 {
-	int nfd = vt_open_node(self->name, O_RDWR);
+	int nfd = vt_open_node(self->w.name, O_RDWR);
 	void *p;
 
 	ASSERT_LE(0, nfd);
@@ -593,22 +575,22 @@ TEST_F(lt, mmap_checks)
 	EXPECT_EQ(EINVAL, errno);
 
 	errno = 0;
-	p = mmap(NULL, self->wsize + PS, PROT_READ, MAP_SHARED, nfd, 0);
+	p = mmap(NULL, self->w.wsize + PS, PROT_READ, MAP_SHARED, nfd, 0);
 	EXPECT_EQ(MAP_FAILED, p);
 	EXPECT_EQ(EINVAL, errno);
 	errno = 0;
 	p = mmap(NULL, 2 * PS, PROT_READ, MAP_SHARED, nfd,
-		 (off_t)(self->wsize - PS));
+		 (off_t)(self->w.wsize - PS));
 	EXPECT_EQ(MAP_FAILED, p);
 	EXPECT_EQ(EINVAL, errno);
 	errno = 0;
-	p = mmap(NULL, PS, PROT_READ, MAP_SHARED, nfd, (off_t)self->wsize);
+	p = mmap(NULL, PS, PROT_READ, MAP_SHARED, nfd, (off_t)self->w.wsize);
 	EXPECT_EQ(MAP_FAILED, p);
 	EXPECT_EQ(EINVAL, errno);
 
 	/* The last page alone is fine. */
 	p = mmap(NULL, PS, PROT_READ, MAP_SHARED, nfd,
-		 (off_t)(self->wsize - PS));
+		 (off_t)(self->w.wsize - PS));
 	EXPECT_NE(MAP_FAILED, p);
 	if (p != MAP_FAILED)
 		munmap(p, PS);
@@ -628,7 +610,7 @@ TEST_F(lt, second_node_path)
 	char *p;
 	int nfd;
 
-	vt_node_path(path, sizeof(path), self->name);
+	vt_node_path(path, sizeof(path), self->w.name);
 	ASSERT_EQ(0, stat(path, &st));
 	ASSERT_NE(NULL, mkdtemp(dir));
 	/* /tmp may be on a filesystem without device nodes: use a tmpfs. */
@@ -642,19 +624,20 @@ TEST_F(lt, second_node_path)
 		umount2(dir, MNT_DETACH);
 	rmdir(dir);
 	ASSERT_LE(0, nfd);
-	p = mmap(NULL, self->wsize, PROT_READ | PROT_WRITE, MAP_SHARED, nfd, 0);
+	p = mmap(NULL, self->w.wsize, PROT_READ | PROT_WRITE,
+		 MAP_SHARED, nfd, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	close(nfd);
 
 	EXPECT_EQ(-1, vt_first_nonzero(p, MiB));	/* PTEs before MAP */
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, MiB, VUSHM_MAP_RW));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, MiB, VUSHM_MAP_RW));
 	EXPECT_EQ(-1, vt_check_pattern(p, MiB, SEED, 0));
 	p[8] = 0x08;
-	EXPECT_EQ(0x08, self->win[8]);
-	ASSERT_EQ(0, vt_unmap(self->cfd, 0, MiB));
+	EXPECT_EQ(0x08, self->w.win[8]);
+	ASSERT_EQ(0, vt_unmap(self->w.cfd, 0, MiB));
 	EXPECT_EQ(-1, vt_first_nonzero(p, MiB));
-	EXPECT_EQ(1 + 1, vt_sysfs_num(self->name, "nr_vmas"));
-	munmap(p, self->wsize);
+	EXPECT_EQ(1 + 1, vt_sysfs_num(self->w.name, "nr_vmas"));
+	munmap(p, self->w.wsize);
 }
 
 VT_HARNESS_MAIN

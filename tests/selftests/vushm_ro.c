@@ -18,13 +18,12 @@
 #define SEED	0x5eed
 #define NPG	16UL
 
+/*
+ * A 4 MiB VUSHM_HOLE_ZERO window; w.fd: a 1 MiB memfd, its first NPG pages
+ * mapped read-only and the next NPG read-write, then the window mmapped.
+ */
 FIXTURE(ro) {
-	struct vt_ctx ctx;
-	char name[VUSHM_NAME_MAX];
-	int cfd;
-	int fd;
-	size_t wsize;
-	char *win;
+	struct vt_win w;
 	char *ro;	/* NPG pages mapped read-only: memfd [0, NPG) */
 	char *rw;	/* NPG pages mapped read-write: memfd [NPG, 2 NPG) */
 };
@@ -45,49 +44,34 @@ FIXTURE_VARIANT_ADD(ro, vma_mprotect) {
 
 FIXTURE_SETUP(ro)
 {
-	self->cfd = -1;
-	self->fd = -1;
-	self->win = MAP_FAILED;
-	self->wsize = 4 * MiB;
-	VT_CTX_SETUP(&self->ctx);
+	vt_win_setup(_metadata, &self->w, 4 * MiB);
 
-	self->fd = vt_memfd(MiB, SEED, 0);
-	ASSERT_LE(0, self->fd);
-	self->cfd = vt_ctx_window(&self->ctx, "ro", self->wsize,
-				  VUSHM_HOLE_ZERO, 0, self->name);
-	ASSERT_LE(0, self->cfd);
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, NPG * PS, 0));
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, NPG * PS, NPG * PS,
+	vt_win_memfd(_metadata, &self->w, MiB, SEED, 0);
+	vt_win_create(_metadata, &self->w, "ro", VUSHM_HOLE_ZERO);
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, NPG * PS, 0));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, NPG * PS, NPG * PS,
 			    NPG * PS, VUSHM_MAP_RW));
 
-	self->win = vt_mmap_node(self->name, self->wsize, 0,
-				 variant->mprotect_write ?
-				 PROT_READ : PROT_READ | PROT_WRITE);
-	ASSERT_NE(MAP_FAILED, self->win);
+	vt_win_mmap(_metadata, &self->w, variant->mprotect_write ?
+		    PROT_READ : PROT_READ | PROT_WRITE);
 	if (variant->mprotect_write) {
 		/* Read first so read-only PTEs exist before mprotect. */
-		ASSERT_EQ(-1, vt_check_pattern(self->win, 2 * NPG * PS, SEED, 0));
-		ASSERT_EQ(0, mprotect(self->win, self->wsize,
+		ASSERT_EQ(-1, vt_check_pattern(self->w.win, 2 * NPG * PS, SEED, 0));
+		ASSERT_EQ(0, mprotect(self->w.win, self->w.wsize,
 				      PROT_READ | PROT_WRITE));
 	}
-	self->ro = self->win;
-	self->rw = self->win + NPG * PS;
+	self->ro = self->w.win;
+	self->rw = self->w.win + NPG * PS;
 }
 
 FIXTURE_TEARDOWN(ro)
 {
-	if (self->win != MAP_FAILED)
-		munmap(self->win, self->wsize);
-	if (self->fd >= 0)
-		close(self->fd);
-	if (self->cfd >= 0)
-		close(self->cfd);
-	VT_CTX_TEARDOWN(&self->ctx);
+	vt_win_teardown(_metadata, &self->w);
 }
 
 /* The memfd bytes behind the read-only mapping are untouched. */
 #define EXPECT_RO_INTACT() do {						\
-	EXPECT_EQ(-1, vt_check_fd(self->fd, 0, NPG * PS, SEED));	\
+	EXPECT_EQ(-1, vt_check_fd(self->w.fd, 0, NPG * PS, SEED));	\
 	EXPECT_EQ(-1, vt_check_pattern(self->ro, NPG * PS, SEED, 0));	\
 } while (0)
 
@@ -110,7 +94,7 @@ TEST_F(ro, store_sigbus)
 
 	/* Control: the read-write neighbour takes stores. */
 	EXPECT_EQ(0, vt_try_write(self->rw + 8, 0xee));
-	EXPECT_EQ(0xee, (unsigned char)vt_fd_u64(self->fd, NPG * PS + 8));
+	EXPECT_EQ(0xee, (unsigned char)vt_fd_u64(self->w.fd, NPG * PS + 8));
 }
 
 /* mprotect(PROT_READ) then back to PROT_WRITE: still SIGBUS. */
@@ -127,7 +111,7 @@ TEST_F(ro, mprotect_cycle_then_store)
 TEST_F(ro, dontneed_then_store)
 {
 	EXPECT_EQ(-1, vt_check_pattern(self->ro, NPG * PS, SEED, 0));
-	ASSERT_EQ(0, madvise(self->win, 2 * NPG * PS, MADV_DONTNEED));
+	ASSERT_EQ(0, madvise(self->w.win, 2 * NPG * PS, MADV_DONTNEED));
 	EXPECT_EQ(NPG, vt_count_faults(self->ro, NPG * PS, true, SIGBUS));
 	EXPECT_RO_INTACT();
 	EXPECT_EQ(-1, vt_check_pattern(self->rw, NPG * PS, SEED, NPG * PS));
@@ -153,7 +137,7 @@ TEST_F(ro, process_vm_writev)
 	remote.iov_base = self->rw + 3 * PS;
 	EXPECT_EQ((ssize_t)sizeof(buf),
 		  process_vm_writev(getpid(), &local, 1, &remote, 1, 0));
-	EXPECT_EQ(0, vt_fd_cmp(self->fd, (NPG + 3) * PS, buf, sizeof(buf)));
+	EXPECT_EQ(0, vt_fd_cmp(self->w.fd, (NPG + 3) * PS, buf, sizeof(buf)));
 }
 
 /*
@@ -185,7 +169,7 @@ TEST_F(ro, proc_self_mem)
 	EXPECT_EQ((ssize_t)sizeof(buf),
 		  pwrite(mem, buf, sizeof(buf),
 			 (off_t)(uintptr_t)(self->rw + 5 * PS)));
-	EXPECT_EQ(0, vt_fd_cmp(self->fd, (NPG + 5) * PS, buf, sizeof(buf)));
+	EXPECT_EQ(0, vt_fd_cmp(self->w.fd, (NPG + 5) * PS, buf, sizeof(buf)));
 	close(mem);
 }
 
@@ -211,7 +195,7 @@ TEST_F(ro, pipe_read_into)
 	/* Control (the bytes are still in the pipe after the EFAULT). */
 	EXPECT_EQ((ssize_t)sizeof(buf), read(p[0], self->rw + 7 * PS,
 					     sizeof(buf)));
-	EXPECT_EQ(0, vt_fd_cmp(self->fd, (NPG + 7) * PS, buf, sizeof(buf)));
+	EXPECT_EQ(0, vt_fd_cmp(self->w.fd, (NPG + 7) * PS, buf, sizeof(buf)));
 	close(p[0]);
 	close(p[1]);
 }
@@ -294,7 +278,7 @@ TEST_F(ro, odirect_read_into)
 
 	/* Control: the same read into the read-write mapping moves the bytes. */
 	EXPECT_EQ((ssize_t)(NPG * PS), pread(dfd, self->rw, NPG * PS, 0));
-	EXPECT_EQ(0, vt_fd_cmp(self->fd, NPG * PS, src, NPG * PS));
+	EXPECT_EQ(0, vt_fd_cmp(self->w.fd, NPG * PS, src, NPG * PS));
 	free(src);
 	close(dfd);
 }
@@ -310,11 +294,11 @@ TEST_F(ro, odirect_read_into)
  */
 TEST_F(ro, ro_map_over_written_hole)
 {
-	char *hole = self->win + 2 * MiB;
+	char *hole = self->w.win + 2 * MiB;
 
 	EXPECT_EQ(0, vt_try_write(hole, 0x12));
 	EXPECT_EQ(0, vt_try_write(hole + PS, 0x12));
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 2 * MiB, 2 * PS, 0));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 2 * MiB, 2 * PS, 0));
 	EXPECT_EQ(-1, vt_check_pattern(hole, 2 * PS, SEED, 0));
 	EXPECT_EQ(SIGBUS, vt_try_write(hole, 0x34));
 	EXPECT_EQ(SIGBUS, vt_try_write(hole + PS, 0x34));
@@ -327,16 +311,16 @@ TEST_F(ro, ro_map_over_written_hole)
  */
 TEST_F(ro, rw_then_ro_same_range)
 {
-	char *p = self->win + MiB;
+	char *p = self->w.win + MiB;
 
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, MiB, NPG * PS,
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, MiB, NPG * PS,
 			    VUSHM_MAP_RW));
 	EXPECT_EQ(-1, vt_check_pattern(p, NPG * PS, SEED, 0));
 	/* Write back the same byte: a writable PTE, memfd unchanged. */
 	((volatile char *)p)[0] = ((volatile char *)p)[0];
 	((volatile char *)p)[PS] = ((volatile char *)p)[PS];
-	ASSERT_EQ(0, vt_unmap(self->cfd, MiB, NPG * PS));
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, MiB, NPG * PS, 0));
+	ASSERT_EQ(0, vt_unmap(self->w.cfd, MiB, NPG * PS));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, MiB, NPG * PS, 0));
 	EXPECT_EQ(SIGBUS, vt_try_write(p, 0x56));
 	EXPECT_EQ(SIGBUS, vt_try_write(p + PS, 0x56));
 	EXPECT_EQ(NPG, vt_count_faults(p, NPG * PS, true, SIGBUS));

@@ -945,6 +945,86 @@ static inline void vt_ctx_fini(struct vt_ctx *c)
 } while (0)
 
 /* ------------------------------------------------------------------ */
+/* Fixture: a window, its backing file, the window mmapped             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * What most fixtures hold.  What a fixture does not open stays -1 or
+ * MAP_FAILED, and vt_win_teardown() leaves it alone.  The vt_win_*()
+ * helpers take the harness's _metadata so that their ASSERTs end the test
+ * as if written in FIXTURE_SETUP.  A FIXTURE_SETUP calls vt_win_setup(),
+ * then the steps it needs, in its own order.
+ */
+struct vt_win {
+	struct vt_ctx ctx;
+	char name[VUSHM_NAME_MAX];
+	int cfd;		/* the window's controller fd */
+	int fd;			/* the backing file */
+	size_t wsize;		/* window size; win maps all of it */
+	char *win;		/* the window, MAP_SHARED */
+};
+
+/* Nothing open yet, then VT_CTX_SETUP. */
+static inline void vt_win_setup(struct __test_metadata *_metadata,
+				struct vt_win *w, size_t wsize)
+{
+	w->cfd = -1;
+	w->fd = -1;
+	w->win = MAP_FAILED;
+	w->wsize = wsize;
+	VT_CTX_SETUP(&w->ctx);
+}
+
+/* w->fd: a memfd of @size bytes (see vt_memfd()). */
+static inline void vt_win_memfd(struct __test_metadata *_metadata,
+				struct vt_win *w, size_t size, uint64_t seed,
+				unsigned int flags)
+{
+	w->fd = vt_memfd(size, seed, flags);
+	ASSERT_LE(0, w->fd);
+}
+
+/* w->cfd, w->name: a new window "vt-<tag>-..." of w->wsize bytes. */
+static inline void vt_win_create(struct __test_metadata *_metadata,
+				 struct vt_win *w, const char *tag,
+				 __u32 hole_policy)
+{
+	w->cfd = vt_ctx_window(&w->ctx, tag, w->wsize, hole_policy, 0,
+			       w->name);
+	ASSERT_LE(0, w->cfd);
+}
+
+/* w->win: the whole window, mmapped with @prot. */
+static inline void vt_win_mmap(struct __test_metadata *_metadata,
+			       struct vt_win *w, int prot)
+{
+	w->win = vt_mmap_node(w->name, w->wsize, 0, prot);
+	ASSERT_NE(MAP_FAILED, w->win);
+}
+
+/* vt_win_create(), then vt_win_mmap() read-write. */
+static inline void vt_win_open(struct __test_metadata *_metadata,
+			       struct vt_win *w, const char *tag,
+			       __u32 hole_policy)
+{
+	vt_win_create(_metadata, w, tag, hole_policy);
+	vt_win_mmap(_metadata, w, PROT_READ | PROT_WRITE);
+}
+
+/* In FIXTURE_TEARDOWN: munmap, close the files, then VT_CTX_TEARDOWN. */
+static inline void vt_win_teardown(struct __test_metadata *_metadata,
+				   struct vt_win *w)
+{
+	if (w->win != MAP_FAILED)
+		munmap(w->win, w->wsize);
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->cfd >= 0)
+		close(w->cfd);
+	VT_CTX_TEARDOWN(&w->ctx);
+}
+
+/* ------------------------------------------------------------------ */
 /* Processes                                                           */
 /* ------------------------------------------------------------------ */
 

@@ -15,32 +15,24 @@
 #define WSIZE	(4 * MiB)
 #define NBATCH	64
 
+/*
+ * A WSIZE VUSHM_HOLE_ZERO window mmapped read-write; w.fd: a 1 MiB memfd;
+ * a ring for 2 * NBATCH commands.
+ */
 FIXTURE(ur) {
-	struct vt_ctx ctx;
-	char name[VUSHM_NAME_MAX];
-	int cfd;
-	int fd;
-	char *win;
+	struct vt_win w;
 	struct io_uring ring;
 	bool ring_ok;
 };
 
 FIXTURE_SETUP(ur)
 {
-	self->cfd = -1;
-	self->fd = -1;
-	self->win = MAP_FAILED;
 	self->ring_ok = false;
-	VT_CTX_SETUP(&self->ctx);
-	if (!(self->ctx.info.features & VUSHM_F_URING_CMD))
+	vt_win_setup(_metadata, &self->w, WSIZE);
+	if (!(self->w.ctx.info.features & VUSHM_F_URING_CMD))
 		VT_SETUP_SKIP("no VUSHM_F_URING_CMD");
-	self->fd = vt_memfd(MiB, SEED, 0);
-	ASSERT_LE(0, self->fd);
-	self->cfd = vt_ctx_window(&self->ctx, "ur", WSIZE, VUSHM_HOLE_ZERO, 0,
-				  self->name);
-	ASSERT_LE(0, self->cfd);
-	self->win = vt_mmap_node(self->name, WSIZE, 0, PROT_READ | PROT_WRITE);
-	ASSERT_NE(MAP_FAILED, self->win);
+	vt_win_memfd(_metadata, &self->w, MiB, SEED, 0);
+	vt_win_open(_metadata, &self->w, "ur", VUSHM_HOLE_ZERO);
 	ASSERT_EQ(0, vt_ring_init(&self->ring, 2 * NBATCH));
 	self->ring_ok = true;
 }
@@ -49,61 +41,56 @@ FIXTURE_TEARDOWN(ur)
 {
 	if (self->ring_ok)
 		io_uring_queue_exit(&self->ring);
-	if (self->win != MAP_FAILED)
-		munmap(self->win, WSIZE);
-	if (self->fd >= 0)
-		close(self->fd);
-	if (self->cfd >= 0)
-		close(self->cfd);
-	VT_CTX_TEARDOWN(&self->ctx);
+	vt_win_teardown(_metadata, &self->w);
 }
 
 TEST_F(ur, map_unmap)
 {
-	ASSERT_EQ(0, vt_uring_map(&self->ring, self->cfd, self->fd, PS, 2 * PS,
-				  4 * PS, VUSHM_MAP_RW));
-	EXPECT_EQ(-1, vt_check_pattern(self->win + 2 * PS, 4 * PS, SEED, PS));
-	self->win[2 * PS] = 0x2b;
-	EXPECT_EQ(0x2b, (unsigned char)vt_fd_u64(self->fd, PS));
-	EXPECT_EQ(1, vt_sysfs_num(self->name, "nr_mappings"));
-	ASSERT_EQ(0, vt_uring_unmap(&self->ring, self->cfd, 2 * PS, 4 * PS));
-	EXPECT_EQ(-1, vt_first_nonzero(self->win, WSIZE));
-	EXPECT_EQ(0, vt_sysfs_num(self->name, "nr_mappings"));
+	ASSERT_EQ(0, vt_uring_map(&self->ring, self->w.cfd, self->w.fd, PS,
+				  2 * PS, 4 * PS, VUSHM_MAP_RW));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win + 2 * PS, 4 * PS, SEED, PS));
+	self->w.win[2 * PS] = 0x2b;
+	EXPECT_EQ(0x2b, (unsigned char)vt_fd_u64(self->w.fd, PS));
+	EXPECT_EQ(1, vt_sysfs_num(self->w.name, "nr_mappings"));
+	ASSERT_EQ(0, vt_uring_unmap(&self->ring, self->w.cfd, 2 * PS, 4 * PS));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win, WSIZE));
+	EXPECT_EQ(0, vt_sysfs_num(self->w.name, "nr_mappings"));
 }
 
 /* Read-only via uring_cmd is just as read-only. */
 TEST_F(ur, map_ro)
 {
-	ASSERT_EQ(0, vt_uring_map(&self->ring, self->cfd, self->fd, 0, 0,
+	ASSERT_EQ(0, vt_uring_map(&self->ring, self->w.cfd, self->w.fd, 0, 0,
 				  4 * PS, 0));
-	EXPECT_EQ(-1, vt_check_pattern(self->win, 4 * PS, SEED, 0));
-	EXPECT_EQ(SIGBUS, vt_try_write(self->win + PS, 1));
-	EXPECT_EQ(-1, vt_check_fd(self->fd, 0, 4 * PS, SEED));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, 4 * PS, SEED, 0));
+	EXPECT_EQ(SIGBUS, vt_try_write(self->w.win + PS, 1));
+	EXPECT_EQ(-1, vt_check_fd(self->w.fd, 0, 4 * PS, SEED));
 }
 
 /* uring_cmd and ioctl act on the same state. */
 TEST_F(ur, mixed_with_ioctl)
 {
-	ASSERT_EQ(0, vt_uring_map(&self->ring, self->cfd, self->fd, 0, 0, PS,
-				  0));
-	EXPECT_EQ(-EEXIST, vt_map(self->cfd, self->fd, 0, 0, PS, 0));
-	EXPECT_EQ(0, vt_unmap(self->cfd, 0, PS));
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, PS, 0));
-	EXPECT_EQ(-EEXIST, vt_uring_map(&self->ring, self->cfd, self->fd, 0, 0,
-					PS, 0));
-	EXPECT_EQ(0, vt_uring_unmap(&self->ring, self->cfd, 0, PS));
-	EXPECT_EQ(-ENOENT, vt_unmap(self->cfd, 0, PS));
-	EXPECT_EQ(-ENOENT, vt_uring_unmap(&self->ring, self->cfd, 0, PS));
+	ASSERT_EQ(0, vt_uring_map(&self->ring, self->w.cfd, self->w.fd, 0, 0,
+				  PS, 0));
+	EXPECT_EQ(-EEXIST, vt_map(self->w.cfd, self->w.fd, 0, 0, PS, 0));
+	EXPECT_EQ(0, vt_unmap(self->w.cfd, 0, PS));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, PS, 0));
+	EXPECT_EQ(-EEXIST, vt_uring_map(&self->ring, self->w.cfd, self->w.fd, 0,
+					0, PS, 0));
+	EXPECT_EQ(0, vt_uring_unmap(&self->ring, self->w.cfd, 0, PS));
+	EXPECT_EQ(-ENOENT, vt_unmap(self->w.cfd, 0, PS));
+	EXPECT_EQ(-ENOENT, vt_uring_unmap(&self->ring, self->w.cfd, 0, PS));
 }
 
 TEST_F(ur, reset)
 {
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 0, PS, 0));
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, MiB, 8 * PS, VUSHM_MAP_RW));
-	EXPECT_EQ(-1, vt_check_pattern(self->win + MiB, 8 * PS, SEED, 0));
-	EXPECT_EQ(0, vt_uring_cmd(&self->ring, self->cfd, VUSHM_RESET, NULL, 0));
-	EXPECT_EQ(0, vt_sysfs_num(self->name, "nr_mappings"));
-	EXPECT_EQ(-1, vt_first_nonzero(self->win, WSIZE));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, PS, 0));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, MiB, 8 * PS,
+			    VUSHM_MAP_RW));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win + MiB, 8 * PS, SEED, 0));
+	EXPECT_EQ(0, vt_uring_cmd(&self->ring, self->w.cfd, VUSHM_RESET, NULL, 0));
+	EXPECT_EQ(0, vt_sysfs_num(self->w.name, "nr_mappings"));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win, WSIZE));
 }
 
 /* Submit everything queued with one io_uring_enter; collect n CQEs by user_data. */
@@ -152,10 +139,10 @@ TEST_F(ur, batch_mixed_64)
 	struct vushm_unmap u;
 	struct vushm_map m;
 
-	rdonly = vt_reopen(self->fd, O_RDONLY);
+	rdonly = vt_reopen(self->w.fd, O_RDONLY);
 	ASSERT_LE(0, rdonly);
 	/* A mapping made before the batch, for EEXIST. */
-	ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 200 * PS, 4 * PS, 0));
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 200 * PS, 4 * PS, 0));
 
 	for (i = 0; i < NBATCH; i++) {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&self->ring);
@@ -164,7 +151,7 @@ TEST_F(ur, batch_mixed_64)
 		size_t len = sizeof(m);
 
 		ASSERT_NE(NULL, sqe);
-		vt_map_args(&m, self->fd, 0, 0, PS, 0);
+		vt_map_args(&m, self->w.fd, 0, 0, PS, 0);
 		if (i < NBATCH / 2) {
 			m.fd_offset = i * PS;
 			m.shm_offset = 2 * i * PS;
@@ -224,7 +211,7 @@ TEST_F(ur, batch_mixed_64)
 				break;
 			}
 		}
-		vt_prep_cmd(&self->ring, sqe, self->cfd, op, cmd, len, i);
+		vt_prep_cmd(&self->ring, sqe, self->w.cfd, op, cmd, len, i);
 	}
 	ASSERT_EQ(0, submit_collect(&self->ring, NBATCH, res, seen));
 	for (i = 0; i < NBATCH; i++) {
@@ -234,17 +221,18 @@ TEST_F(ur, batch_mixed_64)
 	}
 
 	/* The window holds exactly the 32 good mappings (+ the EEXIST one). */
-	EXPECT_EQ(NBATCH / 2 + 1, vt_sysfs_num(self->name, "nr_mappings"));
+	EXPECT_EQ(NBATCH / 2 + 1, vt_sysfs_num(self->w.name, "nr_mappings"));
 	for (i = 0; i < NBATCH / 2; i++) {
-		EXPECT_EQ(-1, vt_check_pattern(self->win + 2 * i * PS, PS, SEED,
-					       i * PS));
-		EXPECT_EQ(-1, vt_first_nonzero(self->win + (2 * i + 1) * PS,
+		EXPECT_EQ(-1, vt_check_pattern(self->w.win + 2 * i * PS, PS,
+					       SEED, i * PS));
+		EXPECT_EQ(-1, vt_first_nonzero(self->w.win + (2 * i + 1) * PS,
 					       PS));
 		EXPECT_EQ(i & 1 ? 0 : SIGBUS,
-			  vt_try_write(self->win + 2 * i * PS + 1,
-				       ((unsigned char *)self->win)[2 * i * PS + 1]));
+			  vt_try_write(self->w.win + 2 * i * PS + 1,
+				       ((unsigned char *)self->w.win)[2 * i * PS + 1]));
 	}
-	EXPECT_EQ(-1, vt_first_nonzero(self->win + 256 * PS, WSIZE - 256 * PS));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win + 256 * PS,
+				       WSIZE - 256 * PS));
 	close(rdonly);
 }
 
@@ -255,10 +243,10 @@ TEST_F(ur, batch_unmap_64)
 	bool seen[NBATCH] = { false };
 
 	for (i = 0; i < NBATCH / 2; i++) {
-		ASSERT_EQ(0, vt_map(self->cfd, self->fd, 0, 4 * i * PS, 2 * PS,
-				    VUSHM_MAP_RW));
+		ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 4 * i * PS,
+				    2 * PS, VUSHM_MAP_RW));
 	}
-	EXPECT_EQ(-1, vt_check_pattern(self->win + 8 * PS, 2 * PS, SEED, 0));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win + 8 * PS, 2 * PS, SEED, 0));
 	for (i = 0; i < NBATCH; i++) {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&self->ring);
 		struct vushm_unmap u;
@@ -272,7 +260,7 @@ TEST_F(ur, batch_unmap_64)
 			vt_unmap_args(&u, 4 * k * PS, 2 * PS);
 			expect[i] = 0;
 		}
-		vt_prep_cmd(&self->ring, sqe, self->cfd, VUSHM_UNMAP, &u,
+		vt_prep_cmd(&self->ring, sqe, self->w.cfd, VUSHM_UNMAP, &u,
 			    sizeof(u), i);
 	}
 	ASSERT_EQ(0, submit_collect(&self->ring, NBATCH, res, seen));
@@ -281,8 +269,8 @@ TEST_F(ur, batch_unmap_64)
 			TH_LOG("sqe %d: expected %s, got %s", i,
 			       errname(expect[i]), errname(res[i]));
 	}
-	EXPECT_EQ(0, vt_sysfs_num(self->name, "nr_mappings"));
-	EXPECT_EQ(-1, vt_first_nonzero(self->win, WSIZE));
+	EXPECT_EQ(0, vt_sysfs_num(self->w.name, "nr_mappings"));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win, WSIZE));
 }
 
 /* A linked chain runs in order: MAP, UNMAP, MAP of the same range. */
@@ -300,25 +288,25 @@ TEST_F(ur, linked_chain)
 		ASSERT_NE(NULL, sqe);
 		switch (i) {
 		case 0:
-			vt_map_args(&m, self->fd, 0, 0, 8 * PS, 0);
-			vt_prep_cmd(&self->ring, sqe, self->cfd, VUSHM_MAP, &m,
-				    sizeof(m), i);
+			vt_map_args(&m, self->w.fd, 0, 0, 8 * PS, 0);
+			vt_prep_cmd(&self->ring, sqe, self->w.cfd, VUSHM_MAP,
+				    &m, sizeof(m), i);
 			break;
 		case 1:
 			vt_unmap_args(&u, 0, 8 * PS);
-			vt_prep_cmd(&self->ring, sqe, self->cfd, VUSHM_UNMAP,
+			vt_prep_cmd(&self->ring, sqe, self->w.cfd, VUSHM_UNMAP,
 				    &u, sizeof(u), i);
 			break;
 		case 2:
 			vt_map_args(&m, fd2, 0, 0, 8 * PS, VUSHM_MAP_RW);
-			vt_prep_cmd(&self->ring, sqe, self->cfd, VUSHM_MAP, &m,
-				    sizeof(m), i);
+			vt_prep_cmd(&self->ring, sqe, self->w.cfd, VUSHM_MAP,
+				    &m, sizeof(m), i);
 			break;
 		case 3:
 			/* Fails (overlap); must not affect the others. */
-			vt_map_args(&m, self->fd, 0, 4 * PS, PS, 0);
-			vt_prep_cmd(&self->ring, sqe, self->cfd, VUSHM_MAP, &m,
-				    sizeof(m), i);
+			vt_map_args(&m, self->w.fd, 0, 4 * PS, PS, 0);
+			vt_prep_cmd(&self->ring, sqe, self->w.cfd, VUSHM_MAP,
+				    &m, sizeof(m), i);
 			break;
 		}
 		if (i < 3)
@@ -329,7 +317,7 @@ TEST_F(ur, linked_chain)
 	EXPECT_EQ(0, res[1]);
 	EXPECT_EQ(0, res[2]);
 	EXPECT_EQ(-EEXIST, res[3]);
-	EXPECT_EQ(-1, vt_check_pattern(self->win, 8 * PS, SEED + 1, 0));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, 8 * PS, SEED + 1, 0));
 	close(fd2);
 }
 
@@ -342,14 +330,14 @@ TEST_F(ur, async_worker)
 
 	sqe = io_uring_get_sqe(&self->ring);
 	ASSERT_NE(NULL, sqe);
-	vt_map_args(&m, self->fd, 0, 16 * PS, 4 * PS, VUSHM_MAP_RW);
-	vt_prep_cmd(&self->ring, sqe, self->cfd, VUSHM_MAP, &m, sizeof(m), 1);
+	vt_map_args(&m, self->w.fd, 0, 16 * PS, 4 * PS, VUSHM_MAP_RW);
+	vt_prep_cmd(&self->ring, sqe, self->w.cfd, VUSHM_MAP, &m, sizeof(m), 1);
 	sqe->flags |= IOSQE_ASYNC;
 	ASSERT_EQ(1, io_uring_submit_and_wait(&self->ring, 1));
 	ASSERT_EQ(0, io_uring_wait_cqe(&self->ring, &cqe));
 	EXPECT_EQ(0, cqe->res);
 	io_uring_cqe_seen(&self->ring, cqe);
-	EXPECT_EQ(-1, vt_check_pattern(self->win + 16 * PS, 4 * PS, SEED, 0));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win + 16 * PS, 4 * PS, SEED, 0));
 }
 
 /* An SQPOLL ring: the kernel thread submits on the task's behalf. */
@@ -365,11 +353,11 @@ TEST_F(ur, sqpoll)
 	r = io_uring_queue_init_params(8, &ring, &p);
 	if (r)
 		SKIP(return, "no SQPOLL ring: %s", strerror(-r));
-	EXPECT_EQ(0, vt_uring_map(&ring, self->cfd, self->fd, 0, 32 * PS, PS,
-				  0));
-	EXPECT_EQ(-1, vt_check_pattern(self->win + 32 * PS, PS, SEED, 0));
-	EXPECT_EQ(0, vt_uring_unmap(&ring, self->cfd, 32 * PS, PS));
-	EXPECT_EQ(-1, vt_first_nonzero(self->win + 32 * PS, PS));
+	EXPECT_EQ(0, vt_uring_map(&ring, self->w.cfd, self->w.fd, 0, 32 * PS,
+				  PS, 0));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win + 32 * PS, PS, SEED, 0));
+	EXPECT_EQ(0, vt_uring_unmap(&ring, self->w.cfd, 32 * PS, PS));
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win + 32 * PS, PS));
 	io_uring_queue_exit(&ring);
 }
 
