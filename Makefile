@@ -10,6 +10,7 @@
 #   make vm-shell   interactive shell in the VM (Ctrl-A x quits qemu)
 #   make demo       deps + module + tests, then tests/demo/run-demo.sh in the VM
 #   make check-sparse / make lint   sparse (C=2) / checkpatch --strict: report only
+#   make fuzz       libFuzzer over the helper's protocol parser (FUZZ_SECONDS=60)
 #
 # The VM boots Debian's generic 6.1 kernel (linux-image-6.1.0-NN-amd64,
 # unpacked into .cache/, not installed); the module is built against the
@@ -26,7 +27,7 @@ CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-6.1/scripts/checkpatc
 			$(CACHE)/linux-src/scripts/checkpatch.pl))
 UAPI_INCLUDE := -I$(CURDIR)/include
 # Test directories built by `make tests` (each only if it has a Makefile).
-TEST_DIRS ?= tests/selftests tests/qemu tests/demo
+TEST_DIRS ?= tests/selftests tests/qemu tests/demo tests/helper
 VM_TIMEOUT ?= 600
 export VM_TIMEOUT
 
@@ -138,6 +139,12 @@ demo:
 	@$(MAKE) --no-print-directory module tests
 	@$(VMDIR)/vm.sh run 'bash tests/demo/run-demo.sh'
 
+# clang + ASan/UBSan over helper/proto.c for FUZZ_SECONDS; corpus and any
+# crash reproducer in .cache/fuzz/ (tests/fuzz/Makefile).
+FUZZ_SECONDS ?= 60
+fuzz:
+	@$(MAKE) --no-print-directory -C tests/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS) OUT=$(CACHE)/fuzz
+
 # Report only: these do not fail while the module is being written.
 check-sparse: kdir-check
 	@mkdir -p $(CACHE)
@@ -182,4 +189,4 @@ distclean: clean
 	rm -rf $(CACHE)
 
 .PHONY: all deps kdir-check check-build module module-fresh modules_install ksft-check tests check \
-	vm-run vm-shell demo check-sparse lint clean distclean
+	vm-run vm-shell demo fuzz check-sparse lint clean distclean
