@@ -9,14 +9,22 @@
  * unmapped (acquire), then read a word of the range: it must be 0 (a hole)
  * or MAGIC << 32 | h with unmapped < h <= started (the newest generation
  * whose MAP has begun).  Seeing h <= unmapped means a reader reached a page
- * after UNMAP had returned: a stale PTE or TLB entry.  Runs ~3 s per variant.
+ * after UNMAP had returned: a stale PTE or TLB entry.  Runs 2 s per variant
+ * (VUSHM_CONC_SECONDS=N for longer runs by hand).
  */
 #define VT_URING
 #include "vushm_test.h"
 
 #define MAGIC		0x5a17c0deULL
 #define NPAGES		8
-#define RUN_NS		3000000000ULL
+
+static uint64_t run_ns(void)
+{
+	const char *s = getenv("VUSHM_CONC_SECONDS");
+	uint64_t sec = s ? strtoull(s, NULL, 10) : 0;
+
+	return (sec ? sec : 2) * 1000000000ULL;
+}
 
 struct shared {
 	uint64_t started;	/* newest generation whose MAP began */
@@ -243,7 +251,7 @@ TEST_F_TIMEOUT(conc, map_unmap_vs_readers, 60)
 	}
 
 	t0 = vt_now_ns();
-	for (g = 1; vt_now_ns() - t0 < RUN_NS; g++) {
+	for (g = 1; vt_now_ns() - t0 < run_ns(); g++) {
 		__u64 flags = variant->rw ? VUSHM_MAP_RW : 0;
 		int fd = gen_memfd(g), r;
 
@@ -327,7 +335,7 @@ TEST_F_TIMEOUT(conc, reset_vs_readers, 60)
 		ASSERT_EQ(0, pthread_create(&rt[i], NULL, reader, &ra[i]));
 	}
 	t0 = vt_now_ns();
-	for (g = 1; vt_now_ns() - t0 < RUN_NS / 2; g++) {
+	for (g = 1; vt_now_ns() - t0 < run_ns() / 2; g++) {
 		int fd = gen_memfd(g);
 
 		if (fd < 0) {
