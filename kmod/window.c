@@ -237,7 +237,8 @@ static int vushm_window_mmap(struct file *file, struct vm_area_struct *vma)
 	u64 pages = w->size >> PAGE_SHIFT;
 	struct vushm_vma *vv;
 
-	if (!(vma->vm_flags & VM_SHARED))
+	/* VM_MAYSHARE: an O_RDONLY opener's MAP_SHARED has no VM_SHARED. */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (vma->vm_pgoff >= pages || vma_pages(vma) > pages - vma->vm_pgoff)
 		return -EINVAL;

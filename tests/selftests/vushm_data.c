@@ -69,6 +69,28 @@ TEST_F(data, read_equals_file)
 }
 
 /* fd_offset selects where in the file the mapping starts. */
+/*
+ * A process that opened the node read-only can still map it MAP_SHARED (the
+ * core then clears VM_SHARED and keeps VM_MAYSHARE) and sees the bytes, and
+ * cannot make the mapping writable.
+ */
+TEST_F(data, readonly_open_maps_shared)
+{
+	int nfd = vt_open_node(self->w.name, O_RDONLY);
+	char *p;
+
+	ASSERT_LE(0, nfd);
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, 2 * MiB,
+			    VUSHM_MAP_RW));
+	p = mmap(NULL, 2 * MiB, PROT_READ, MAP_SHARED, nfd, 0);
+	ASSERT_NE(MAP_FAILED, p) TH_LOG("mmap: %s", strerror(errno));
+	EXPECT_EQ(-1, vt_check_pattern(p, 2 * MiB, SEED, 0));
+	EXPECT_EQ(-1, mprotect(p, 2 * MiB, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	EXPECT_EQ(0, munmap(p, 2 * MiB));
+	EXPECT_EQ(0, close(nfd));
+}
+
 TEST_F(data, fd_offset)
 {
 	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 5 * MiB + 3 * PS, 8 * MiB,
