@@ -362,7 +362,7 @@ static void vushm_install_mm(struct vushm_window *w, struct vushm_mapping *m,
 	for (first = m->it.start; first <= m->it.last;
 	     first += VUSHM_INSTALL_BATCH) {
 		unsigned long want = min_t(u64, VUSHM_INSTALL_BATCH,
-					   m->it.last - first + 1), got;
+					   m->it.last - first + 1), got, k;
 
 		for (got = 0; got < want; got++) {
 			pages[got] = vushm_mapping_page(m, first + got);
@@ -372,8 +372,8 @@ static void vushm_install_mm(struct vushm_window *w, struct vushm_mapping *m,
 		for (i = 0; got && i < nr; i++)
 			w->stats.pages_installed +=
 				vushm_insert_vma(vmas[i], first, pages, got);
-		while (got)
-			put_page(pages[--got]);
+		for (k = 0; k < got; k++)
+			put_page(pages[k]);
 		/* The file shrank under us: what is left is served by faults. */
 		if (got < want)
 			break;
