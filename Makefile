@@ -9,6 +9,8 @@
 #   make vm-run CMD='...'   run a command in the VM, module loaded
 #   make vm-shell   interactive shell in the VM (Ctrl-A x quits qemu)
 #   make demo       deps + module + tests, then tests/demo/run-demo.sh in the VM
+#   make bench      deps + module + bench/, then bench/vushm_bench in the VM;
+#                   results in .cache/vm-out/bench/ (BENCH_LONG=1: more reps)
 #   make check-sparse / make lint   sparse (C=2) / checkpatch --strict: report only
 #   make fuzz       libFuzzer over the helper's protocol parser (FUZZ_SECONDS=60)
 #
@@ -27,7 +29,7 @@ CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-6.1/scripts/checkpatc
 			$(CACHE)/linux-src/scripts/checkpatch.pl))
 UAPI_INCLUDE := -I$(CURDIR)/include
 # Test directories built by `make tests` (each only if it has a Makefile).
-TEST_DIRS ?= tests/selftests tests/qemu tests/demo tests/helper
+TEST_DIRS ?= tests/selftests tests/qemu tests/demo tests/helper bench
 VM_TIMEOUT ?= 600
 export VM_TIMEOUT
 
@@ -139,6 +141,16 @@ demo:
 	@$(MAKE) --no-print-directory module tests
 	@$(VMDIR)/vm.sh run 'bash tests/demo/run-demo.sh'
 
+# Kernel paths only so far (P4, the vhost-user round trip, needs the helper
+# daemon).  The VM writes results.json under .cache/vm-out/, shared back.
+BENCH_OUT := $(CACHE)/vm-out/bench
+bench:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory module
+	@$(MAKE) --no-print-directory -C bench UAPI_INCLUDE=$(UAPI_INCLUDE)
+	@mkdir -p $(BENCH_OUT)
+	@$(VMDIR)/vm.sh run 'bench/vushm_bench $(if $(filter 1,$(BENCH_LONG)),--long) -o $(BENCH_OUT)/results.json'
+
 # clang + ASan/UBSan over helper/proto.c for FUZZ_SECONDS; corpus and any
 # crash reproducer in .cache/fuzz/ (tests/fuzz/Makefile).
 FUZZ_SECONDS ?= 60
@@ -189,4 +201,4 @@ distclean: clean
 	rm -rf $(CACHE)
 
 .PHONY: all deps kdir-check check-build module module-fresh modules_install ksft-check tests check \
-	vm-run vm-shell demo fuzz check-sparse lint clean distclean
+	vm-run vm-shell demo bench fuzz check-sparse lint clean distclean

@@ -1,0 +1,1072 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vushm_bench: what a vushm MAP/UNMAP costs, against the best userspace
+ * alternatives, measured side by side in the same run (issue 6).
+ *
+ * Runs as root in the test VM with vushm.ko loaded (make bench).  Covers the
+ * kernel paths: P1 (ioctl MAP+UNMAP vs a PROT_NONE arena + MAP_FIXED, the
+ * crosvm way), P2 (eager install vs MAP_POPULATE, one and two VMAs), P3
+ * (uring_cmd batches vs one ioctl per op), P5 (cost vs live mappings), P6
+ * (slab bytes per live mapping).  P4 (vhost-user round trip) needs the
+ * helper daemon and is not measured yet.
+ *
+ * Every figure is ns per op: the median, min and max of BENCH reps, each rep
+ * at least min_ms long; the two sides of a ratio run interleaved A B A B.
+ * Every MAP is checked: the word read through the window must be the memfd's
+ * pattern for that page, so a fast wrong answer cannot pass.
+ *
+ *   vushm_bench [--long] [--ro] [-o results.json]
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+
+#include "window.h"
+
+#define KiB		((uint64_t)1024)
+#define MiB		(1024 * KiB)
+#define GiB		(1024 * MiB)
+#define TiB		(1024 * GiB)
+#define PG		4096ULL
+#define WIN_NAME	"bench"
+#define WIN_SIZE	TiB
+#define MEMFD_SIZE	(64 * MiB)
+#define ARENA_SIZE	(256 * MiB)
+#define ARENA_OFF	(64 * MiB)	/* mappings land mid-arena */
+#define P1_SHM_OFF	(4 * GiB)
+#define P3_SHM_OFF	(8 * GiB)
+#define MAGIC		0x7675736d00000000ULL	/* "vusm" + page index */
+#define MAX_REPS	64
+#define MAX_RESULTS	64
+#define RING_ENTRIES	128
+#define P5_SLOTS	64
+
+static struct {
+	int reps;
+	uint64_t min_ns;
+	bool ro;
+	bool long_mode;
+	const char *json;
+} cfg = { 7, 50000000ULL, false, false, NULL };
+
+static struct vu_window win = { .cfd = -1 };
+static int ctl_fd = -1;
+static uint8_t *wbase;		/* the window, mmapped whole */
+static int memfd = -1;
+static uint8_t *arena;		/* baseline A: PROT_NONE reservation */
+static struct io_uring ring;
+static bool have_ring;
+static pid_t child = -1;
+
+static void cleanup(void)
+{
+	struct vushm_window_ref ref;
+
+	if (child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		child = -1;
+	}
+	if (have_ring) {
+		io_uring_queue_exit(&ring);
+		have_ring = false;
+	}
+	if (wbase) {
+		munmap(wbase, WIN_SIZE);
+		wbase = NULL;
+	}
+	vu_window_close(&win);
+	if (ctl_fd >= 0) {
+		memset(&ref, 0, sizeof(ref));
+		memcpy(ref.name, WIN_NAME, sizeof(WIN_NAME));
+		ioctl(ctl_fd, VUSHM_DESTROY, &ref);
+		close(ctl_fd);
+		ctl_fd = -1;
+	}
+}
+
+__attribute__((format(printf, 1, 2), noreturn))
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("vushm_bench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	cleanup();
+	exit(1);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static inline uint64_t pattern(uint64_t fd_off)
+{
+	return MAGIC | (fd_off / PG);
+}
+
+/* Reads one word per page of [p, p + len) and checks it is the memfd's. */
+static inline void touch_check(const uint8_t *p, uint64_t fd_off,
+			       uint64_t len, const char *what)
+{
+	uint64_t o, got;
+
+	for (o = 0; o < len; o += PG) {
+		got = *(const volatile uint64_t *)(p + o);
+		if (got != pattern(fd_off + o))
+			die("%s: page %#" PRIx64 " reads %#" PRIx64 ", expected %#" PRIx64
+			    " (wrong bytes mapped)", what, o, got,
+			    pattern(fd_off + o));
+	}
+}
+
+static inline void vmap(uint64_t fd_off, uint64_t shm_off, uint64_t len)
+{
+	struct vushm_map m;
+
+	memset(&m, 0, sizeof(m));
+	m.fd = memfd;
+	m.fd_offset = fd_off;
+	m.shm_offset = shm_off;
+	m.len = len;
+	m.flags = cfg.ro ? 0 : VUSHM_MAP_RW;
+	if (ioctl(win.cfd, VUSHM_MAP, &m))
+		die("VUSHM_MAP shm %#" PRIx64 " len %#" PRIx64 ": %s",
+		    shm_off, len, vu_window_cmd_reason(VUSHM_MAP, -errno));
+}
+
+static inline void vunmap(uint64_t shm_off, uint64_t len)
+{
+	struct vushm_unmap u;
+
+	memset(&u, 0, sizeof(u));
+	u.shm_offset = shm_off;
+	u.len = len;
+	if (ioctl(win.cfd, VUSHM_UNMAP, &u))
+		die("VUSHM_UNMAP shm %#" PRIx64 " len %#" PRIx64 ": %s",
+		    shm_off, len, vu_window_cmd_reason(VUSHM_UNMAP, -errno));
+}
+
+static void vreset(void)
+{
+	if (ioctl(win.cfd, VUSHM_RESET))
+		die("VUSHM_RESET: %s", strerror(errno));
+}
+
+/* Submits what is queued and reaps @n CQEs, each of which must be 0. */
+static void ring_run(unsigned int n, uint32_t cmd_op)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int i;
+	int ret;
+
+	ret = io_uring_submit_and_wait(&ring, n);
+	if (ret < 0 || (unsigned int)ret != n)
+		die("io_uring_submit_and_wait(%u): %d", n, ret);
+	for (i = 0; i < n; i++) {
+		ret = io_uring_wait_cqe(&ring, &cqe);
+		if (ret)
+			die("io_uring_wait_cqe: %s", strerror(-ret));
+		if (cqe->res)
+			die("uring_cmd %s #%llu: %s",
+			    cmd_op == VUSHM_MAP ? "MAP" : "UNMAP",
+			    (unsigned long long)cqe->user_data,
+			    vu_window_cmd_reason(cmd_op, cqe->res));
+		io_uring_cqe_seen(&ring, cqe);
+	}
+}
+
+/* ---- the measured operations: fn(ctx, iters) returns the timed ns ---- */
+
+struct sized {
+	uint64_t len;
+};
+
+/* P1, vushm: MAP + touch every page + UNMAP, all timed. */
+static uint64_t op_vushm_map_unmap(void *c, uint64_t iters)
+{
+	uint64_t len = ((struct sized *)c)->len, t0 = now_ns(), i;
+
+	for (i = 0; i < iters; i++) {
+		vmap(0, P1_SHM_OFF, len);
+		touch_check(wbase + P1_SHM_OFF, 0, len, "vushm MAP");
+		vunmap(P1_SHM_OFF, len);
+	}
+	return now_ns() - t0;
+}
+
+/* Baseline A: MAP_FIXED of the memfd into the arena, touch, PROT_NONE back. */
+static uint64_t op_arena_map_unmap(void *c, uint64_t iters)
+{
+	uint64_t len = ((struct sized *)c)->len, t0 = now_ns(), i;
+	uint8_t *p = arena + ARENA_OFF;
+	int prot = PROT_READ | (cfg.ro ? 0 : PROT_WRITE);
+
+	for (i = 0; i < iters; i++) {
+		if (mmap(p, len, prot, MAP_SHARED | MAP_FIXED, memfd, 0) != p)
+			die("arena mmap MAP_FIXED: %s", strerror(errno));
+		touch_check(p, 0, len, "arena mmap");
+		if (mmap(p, len, PROT_NONE, MAP_FIXED | MAP_ANONYMOUS |
+			 MAP_PRIVATE | MAP_NORESERVE, -1, 0) != p)
+			die("arena mmap PROT_NONE: %s", strerror(errno));
+	}
+	return now_ns() - t0;
+}
+
+/* P2, vushm: MAP (eager install) + touch timed, UNMAP not. */
+static uint64_t op_vushm_install(void *c, uint64_t iters)
+{
+	uint64_t len = ((struct sized *)c)->len, t = 0, t0, i;
+
+	for (i = 0; i < iters; i++) {
+		t0 = now_ns();
+		vmap(0, P1_SHM_OFF, len);
+		touch_check(wbase + P1_SHM_OFF, 0, len, "vushm MAP");
+		t += now_ns() - t0;
+		vunmap(P1_SHM_OFF, len);
+	}
+	return t;
+}
+
+/* Baseline B: mmap(MAP_POPULATE) + touch timed, munmap not. */
+static uint64_t op_populate(void *c, uint64_t iters)
+{
+	uint64_t len = ((struct sized *)c)->len, t = 0, t0, i;
+	int prot = PROT_READ | (cfg.ro ? 0 : PROT_WRITE);
+	uint8_t *p;
+
+	for (i = 0; i < iters; i++) {
+		t0 = now_ns();
+		p = mmap(NULL, len, prot, MAP_SHARED | MAP_POPULATE, memfd, 0);
+		if (p == MAP_FAILED)
+			die("mmap MAP_POPULATE: %s", strerror(errno));
+		touch_check(p, 0, len, "mmap MAP_POPULATE");
+		t += now_ns() - t0;
+		munmap(p, len);
+	}
+	return t;
+}
+
+/* P3: @batch MAPs, touch, @batch UNMAPs of 4 KiB; uring or one ioctl each. */
+struct batch {
+	unsigned int batch;
+	bool uring;
+};
+
+static uint64_t op_batch(void *c, uint64_t iters)
+{
+	const struct batch *b = c;
+	bool rw = !cfg.ro;
+	uint64_t t0 = now_ns(), it;
+	unsigned int i;
+
+	for (it = 0; it < iters; it++) {
+		if (b->uring) {
+			for (i = 0; i < b->batch; i++)
+				vu_window_prep_map(io_uring_get_sqe(&ring), &win,
+						   memfd, i * PG,
+						   P3_SHM_OFF + i * PG, PG,
+						   rw, i);
+			ring_run(b->batch, VUSHM_MAP);
+		} else {
+			for (i = 0; i < b->batch; i++)
+				vmap(i * PG, P3_SHM_OFF + i * PG, PG);
+		}
+		for (i = 0; i < b->batch; i++)
+			touch_check(wbase + P3_SHM_OFF + i * PG, i * PG, PG,
+				    "vushm MAP (batch)");
+		if (b->uring) {
+			for (i = 0; i < b->batch; i++)
+				vu_window_prep_unmap(io_uring_get_sqe(&ring),
+						     &win, P3_SHM_OFF + i * PG,
+						     PG, i);
+			ring_run(b->batch, VUSHM_UNMAP);
+		} else {
+			for (i = 0; i < b->batch; i++)
+				vunmap(P3_SHM_OFF + i * PG, PG);
+		}
+	}
+	return now_ns() - t0;
+}
+
+/* P5: MAP + touch + UNMAP of 4 KiB in free slots between live mappings. */
+struct scale {
+	uint64_t slot[P5_SLOTS];
+	unsigned int next;
+};
+
+static uint64_t op_scale(void *c, uint64_t iters)
+{
+	struct scale *s = c;
+	uint64_t t0 = now_ns(), i, off, fd_off;
+
+	for (i = 0; i < iters; i++) {
+		off = s->slot[s->next];
+		fd_off = (uint64_t)s->next * PG;
+		s->next = (s->next + 1) % P5_SLOTS;
+		vmap(fd_off, off, PG);
+		touch_check(wbase + off, fd_off, PG, "vushm MAP (scale)");
+		vunmap(off, PG);
+	}
+	return now_ns() - t0;
+}
+
+/* ---- repetitions and statistics ---- */
+
+struct side {
+	const char *name;
+	uint64_t (*fn)(void *ctx, uint64_t iters);
+	void *ctx;
+	unsigned int ops_per_iter;
+};
+
+struct stats {
+	double med, min, max;
+	int n;
+};
+
+/* One rep: iterations until at least min_ns of timed work; ns per op. */
+static double run_rep(const struct side *s)
+{
+	uint64_t total = 0, iters = 0, it = 1, per, need;
+
+	for (;;) {
+		total += s->fn(s->ctx, it);
+		iters += it;
+		if (total >= cfg.min_ns)
+			break;
+		per = total / iters ? total / iters : 1;
+		need = (cfg.min_ns - total) / per;
+		need += need / 10 + 1;
+		it = need < iters * 4 + 1 ? need : iters * 4 + 1;
+	}
+	return (double)total / (double)(iters * s->ops_per_iter);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static struct stats summarize(const double *v, int n)
+{
+	double s[MAX_REPS];
+	struct stats st;
+
+	memcpy(s, v, n * sizeof(*v));
+	qsort(s, n, sizeof(*s), cmp_double);
+	st.n = n;
+	st.min = s[0];
+	st.max = s[n - 1];
+	st.med = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	return st;
+}
+
+enum target_kind { T_NONE, T_LE, T_GE };
+
+struct result {
+	char id[16];
+	char measure[96];
+	char a_name[48], b_name[48];
+	struct stats a, b;	/* a: vushm, b: baseline (b.n 0: none) */
+	double ratio;
+	char ratio_note[48];
+	enum target_kind tk;
+	double target;
+	char unit[16];		/* "x" or "B" */
+};
+
+static struct result results[MAX_RESULTS];
+static int nresults;
+
+static struct result *new_result(const char *id, const char *measure)
+{
+	struct result *r;
+
+	if (nresults == MAX_RESULTS)
+		die("too many results");
+	r = &results[nresults++];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	snprintf(r->measure, sizeof(r->measure), "%s", measure);
+	snprintf(r->unit, sizeof(r->unit), "x");
+	return r;
+}
+
+static bool met(const struct result *r)
+{
+	return r->tk == T_LE ? r->ratio <= r->target : r->ratio >= r->target;
+}
+
+/* A B A B... cfg.reps times; a warm-up of each first. */
+static void pair(struct result *r, const struct side *a, const struct side *b)
+{
+	double va[MAX_REPS], vb[MAX_REPS];
+	int i;
+
+	a->fn(a->ctx, 1);
+	b->fn(b->ctx, 1);
+	for (i = 0; i < cfg.reps; i++) {
+		va[i] = run_rep(a);
+		vb[i] = run_rep(b);
+	}
+	r->a = summarize(va, cfg.reps);
+	r->b = summarize(vb, cfg.reps);
+	snprintf(r->a_name, sizeof(r->a_name), "%s", a->name);
+	snprintf(r->b_name, sizeof(r->b_name), "%s", b->name);
+	r->ratio = r->a.med / r->b.med;
+	fprintf(stderr, "  %-6s %-44s %10.0f / %10.0f ns/op = %.3f\n", r->id,
+		r->measure, r->a.med, r->b.med, r->ratio);
+}
+
+/* ---- set-up ---- */
+
+static void setup(void)
+{
+	char path[VU_WINDOW_PATH_MAX];
+	struct vushm_info info;
+	uint64_t *p, o;
+	int fd, ret;
+
+	ctl_fd = open(VU_CONTROL_PATH, O_RDWR | O_CLOEXEC);
+	if (ctl_fd < 0)
+		die("%s: %s (vushm.ko loaded? root?)", VU_CONTROL_PATH,
+		    strerror(errno));
+	ret = vu_window_open(ctl_fd, WIN_NAME, WIN_SIZE, 0, VUSHM_HOLE_ZERO,
+			     0, 0, 0600, &win);
+	if (ret)
+		die("%s", win.err);
+	memset(&info, 0, sizeof(info));
+	if (ioctl(win.cfd, VUSHM_GET_INFO, &info))
+		die("GET_INFO: %s", strerror(errno));
+	if (info.page_size != PG)
+		die("page size %u, the bench assumes 4096", info.page_size);
+	if (info.max_mappings < 100000)
+		die("max_mappings %u < 100000", info.max_mappings);
+	vreset();
+
+	if (vu_window_node_path(&win, path, sizeof(path)) < 0)
+		die("window node path");
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		die("%s: %s", path, strerror(errno));
+	wbase = mmap(NULL, WIN_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_NORESERVE, fd, 0);
+	if (wbase == MAP_FAILED) {
+		wbase = NULL;
+		die("mmap window: %s", strerror(errno));
+	}
+	close(fd);
+
+	memfd = memfd_create("vushm-bench", MFD_CLOEXEC);
+	if (memfd < 0 || ftruncate(memfd, MEMFD_SIZE))
+		die("memfd: %s", strerror(errno));
+	p = mmap(NULL, MEMFD_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (p == MAP_FAILED)
+		die("mmap memfd: %s", strerror(errno));
+	for (o = 0; o < MEMFD_SIZE; o += PG)
+		p[o / 8] = pattern(o);
+	munmap(p, MEMFD_SIZE);
+
+	arena = mmap(NULL, ARENA_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+		     MAP_NORESERVE, -1, 0);
+	if (arena == MAP_FAILED)
+		die("arena: %s", strerror(errno));
+
+	ret = vu_ring_init(&ring, RING_ENTRIES, 0);
+	if (ret)
+		die("io_uring (SQE128): %s", strerror(-ret));
+	have_ring = true;
+
+	/* Sanity: the bytes come through, a hole reads zero afterwards. */
+	vmap(PG, P1_SHM_OFF, 2 * PG);
+	touch_check(wbase + P1_SHM_OFF, PG, 2 * PG, "sanity MAP");
+	vunmap(P1_SHM_OFF, 2 * PG);
+	if (*(volatile uint64_t *)(wbase + P1_SHM_OFF) != 0)
+		die("sanity: the window still shows the page after UNMAP");
+}
+
+/* Slab, SUnreclaim, PageTables of /proc/meminfo, in bytes. */
+struct meminfo {
+	uint64_t slab, sunreclaim, pagetables;
+};
+
+static struct meminfo read_meminfo(void)
+{
+	struct meminfo m = { 0, 0, 0 };
+	char line[256];
+	unsigned long long v;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		die("/proc/meminfo: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Slab: %llu kB", &v) == 1)
+			m.slab = v * 1024;
+		else if (sscanf(line, "SUnreclaim: %llu kB", &v) == 1)
+			m.sunreclaim = v * 1024;
+		else if (sscanf(line, "PageTables: %llu kB", &v) == 1)
+			m.pagetables = v * 1024;
+	}
+	fclose(f);
+	return m;
+}
+
+static void settle(void)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+
+	sync();
+	if (fd >= 0) {
+		if (write(fd, "3", 1) != 1)
+			fprintf(stderr, "drop_caches: %s\n", strerror(errno));
+		close(fd);
+	}
+	usleep(500000);
+}
+
+static void populate(uint64_t n, uint64_t stride)
+{
+	uint64_t i;
+
+	for (i = 0; i < n; i++)
+		vmap((i % (MEMFD_SIZE / PG)) * PG, i * stride, PG);
+}
+
+/* ---- the measures ---- */
+
+static void bench_p1(void)
+{
+	static const uint64_t sizes[] = { 4 * KiB, 64 * KiB, 2 * MiB, 64 * MiB };
+	struct sized sz;
+	struct side a = { "vushm ioctl MAP+touch+UNMAP", op_vushm_map_unmap, &sz, 1 };
+	struct side b = { "A: arena MAP_FIXED+touch+PROT_NONE", op_arena_map_unmap, &sz, 1 };
+	struct result *r;
+	char m[96];
+	size_t i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		sz.len = sizes[i];
+		snprintf(m, sizeof(m), "MAP+touch+UNMAP %" PRIu64 " KiB vs A",
+			 sz.len / KiB);
+		r = new_result(i ? "P1-size" : "P1", m);
+		if (!i) {
+			r->tk = T_LE;
+			r->target = 0.25;
+		}
+		pair(r, &a, &b);
+	}
+}
+
+static void bench_p2(int vmas)
+{
+	struct sized sz = { 2 * MiB };
+	struct side a = { "vushm MAP (eager)+touch", op_vushm_install, &sz, 1 };
+	struct side b = { "B: mmap MAP_POPULATE+touch", op_populate, &sz, 1 };
+	struct result *r;
+	char m[96];
+
+	snprintf(m, sizeof(m), "MAP 2 MiB+touch vs POPULATE, %d VMA%s", vmas,
+		 vmas > 1 ? "s" : "");
+	r = new_result("P2", m);
+	r->tk = T_LE;
+	r->target = 1.0;
+	pair(r, &a, &b);
+}
+
+static void bench_p2_two_vmas(void)
+{
+	int pfd[2];
+	char c;
+
+	if (pipe(pfd))
+		die("pipe: %s", strerror(errno));
+	child = fork();
+	if (child < 0)
+		die("fork: %s", strerror(errno));
+	if (!child) {
+		char path[VU_WINDOW_PATH_MAX];
+		void *w;
+		int fd;
+
+		/* A second process with its own mapping of the window. */
+		vu_window_node_path(&win, path, sizeof(path));
+		fd = open(path, O_RDWR);
+		w = fd < 0 ? MAP_FAILED : mmap(NULL, WIN_SIZE, PROT_READ,
+					       MAP_SHARED | MAP_NORESERVE, fd, 0);
+		c = w == MAP_FAILED ? 'n' : 'y';
+		if (write(pfd[1], &c, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(pfd[1]);
+	if (read(pfd[0], &c, 1) != 1 || c != 'y')
+		die("child could not map the window");
+	close(pfd[0]);
+	bench_p2(2);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	child = -1;
+}
+
+static void bench_p3(void)
+{
+	static const unsigned int batches[] = { 1, 8, 64 };
+	struct batch bu, bi;
+	struct side a = { "vushm uring_cmd batch", op_batch, &bu, 0 };
+	struct side b = { "vushm ioctl, one per op", op_batch, &bi, 0 };
+	struct result *r;
+	char m[96];
+	size_t i;
+
+	for (i = 0; i < sizeof(batches) / sizeof(batches[0]); i++) {
+		bu.batch = bi.batch = batches[i];
+		bu.uring = true;
+		bi.uring = false;
+		a.ops_per_iter = b.ops_per_iter = batches[i];
+		snprintf(m, sizeof(m), "uring_cmd batch %u vs ioctl, ops/s",
+			 batches[i]);
+		r = new_result(batches[i] == 64 ? "P3" : "P3-batch", m);
+		if (batches[i] == 64) {
+			r->tk = T_GE;
+			r->target = 1.5;
+		}
+		pair(r, &a, &b);
+		/* ops/s ratio: ioctl ns per op over uring ns per op */
+		r->ratio = r->b.med / r->a.med;
+		snprintf(r->ratio_note, sizeof(r->ratio_note),
+			 "ops/s uring / ops/s ioctl");
+	}
+}
+
+static void bench_p5_p6(void)
+{
+	static const uint64_t scales[] = { 100, 10000, 100000 };
+	double med[3] = { 0, 0, 0 }, amed[3] = { 1, 1, 1 }, lo[3] = { 0, 0, 0 }, hi[3] = { 0, 0, 0 };
+	struct sized sz = { 4 * KiB };
+	struct scale sc;
+	struct side a = { "vushm ioctl MAP+touch+UNMAP", op_scale, &sc, 1 };
+	struct side b = { "A: arena MAP_FIXED+touch+PROT_NONE", op_arena_map_unmap, &sz, 1 };
+	struct meminfo m0, m1;
+	struct result *r;
+	uint64_t n, stride, t0;
+	char m[96];
+	size_t i;
+	int k;
+
+	for (i = 0; i < 3; i++) {
+		n = scales[i];
+		stride = (WIN_SIZE / n) & ~(PG - 1);
+		vreset();
+		if (n == 100000)
+			settle();
+		m0 = read_meminfo();
+		t0 = now_ns();
+		populate(n, stride);
+		fprintf(stderr, "  %" PRIu64 " live mappings set up in %.2f s\n",
+			n, (double)(now_ns() - t0) / 1e9);
+		if (n == 100000) {
+			usleep(200000);
+			m1 = read_meminfo();
+			r = new_result("P6", "kernel bytes per live mapping (Slab)");
+			r->ratio = ((double)m1.slab - (double)m0.slab) / (double)n;
+			r->tk = T_LE;
+			r->target = 256;
+			snprintf(r->unit, sizeof(r->unit), "B");
+			snprintf(r->ratio_note, sizeof(r->ratio_note),
+				 "SUnreclaim %.0f B, PageTables %.0f B",
+				 ((double)m1.sunreclaim - (double)m0.sunreclaim) / (double)n,
+				 ((double)m1.pagetables - (double)m0.pagetables) / (double)n);
+			fprintf(stderr, "  P6: Slab %+.0f B, SUnreclaim %+.0f B, PageTables %+.0f B per mapping\n",
+				r->ratio,
+				((double)m1.sunreclaim - (double)m0.sunreclaim) / (double)n,
+				((double)m1.pagetables - (double)m0.pagetables) / (double)n);
+		}
+		for (k = 0; k < P5_SLOTS; k++)
+			sc.slot[k] = ((uint64_t)k * 7919 % n) * stride +
+				     ((stride / 2) & ~(PG - 1));
+		sc.next = 0;
+		a.fn(a.ctx, P5_SLOTS);	/* page tables of every slot exist */
+		snprintf(m, sizeof(m), "MAP+touch+UNMAP 4 KiB, %" PRIu64 " live, vs A", n);
+		r = new_result("P5-scale", m);
+		pair(r, &a, &b);
+		med[i] = r->a.med;
+		amed[i] = r->b.med;
+		lo[i] = r->a.min;
+		hi[i] = r->a.max;
+	}
+	vreset();
+	r = new_result("P5", "per-op cost at 100,000 live vs at 100");
+	snprintf(r->a_name, sizeof(r->a_name), "vushm at 100000 live");
+	snprintf(r->b_name, sizeof(r->b_name), "vushm at 100 live");
+	r->a = (struct stats){ med[2], lo[2], hi[2], cfg.reps };
+	r->b = (struct stats){ med[0], lo[0], hi[0], cfg.reps };
+	r->ratio = med[2] / med[0];
+	r->tk = T_LE;
+	r->target = 1.15;
+	snprintf(r->ratio_note, sizeof(r->ratio_note),
+		 "sequential; vs-A-normalized %.3f",
+		 (med[2] / amed[2]) / (med[0] / amed[0]));
+}
+
+/* ---- diagnostics (one pass each, not part of the reps): the ratios' why ---- */
+
+static long minflt(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
+}
+
+struct diag {
+	char what[96];
+	double map_ns, touch_ns, unmap_ns;	/* per op */
+	double faults;				/* minor faults per op in touch */
+};
+
+static struct diag diags[16];
+static int ndiags;
+
+static struct diag *new_diag(const char *what, uint64_t tm, uint64_t tt,
+			     uint64_t tu, long f, double ops)
+{
+	struct diag *d = &diags[ndiags++];
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->what, sizeof(d->what), "%s", what);
+	d->map_ns = (double)tm / ops;
+	d->touch_ns = (double)tt / ops;
+	d->unmap_ns = (double)tu / ops;
+	d->faults = (double)f / ops;
+	fprintf(stderr, "  diag %-40s map %9.0f touch %9.0f unmap %9.0f ns/op, %.1f faults/op in touch\n",
+		d->what, d->map_ns, d->touch_ns, d->unmap_ns, d->faults);
+	return d;
+}
+
+/* vushm MAP / touch / UNMAP of @len, each phase timed on its own. */
+static void diag_vushm(uint64_t len, int n)
+{
+	uint64_t t0, t1, t2, t3, tm = 0, tt = 0, tu = 0;
+	char w[96];
+	long f = 0, f0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		t0 = now_ns();
+		vmap(0, P1_SHM_OFF, len);
+		t1 = now_ns();
+		f0 = minflt();
+		touch_check(wbase + P1_SHM_OFF, 0, len, "diag");
+		f += minflt() - f0;
+		t2 = now_ns();
+		vunmap(P1_SHM_OFF, len);
+		t3 = now_ns();
+		tm += t1 - t0;
+		tt += t2 - t1;
+		tu += t3 - t2;
+	}
+	snprintf(w, sizeof(w), "vushm ioctl %" PRIu64 " KiB", len / KiB);
+	new_diag(w, tm, tt, tu, f, n);
+}
+
+/* Baseline A (arena) or B (MAP_POPULATE), same split. */
+static void diag_base(uint64_t len, int n, bool populate)
+{
+	uint64_t t0, t1, t2, t3, tm = 0, tt = 0, tu = 0;
+	int prot = PROT_READ | (cfg.ro ? 0 : PROT_WRITE);
+	uint8_t *p = arena + ARENA_OFF, *q;
+	char w[96];
+	long f = 0, f0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		t0 = now_ns();
+		if (populate)
+			q = mmap(NULL, len, prot, MAP_SHARED | MAP_POPULATE, memfd, 0);
+		else
+			q = mmap(p, len, prot, MAP_SHARED | MAP_FIXED, memfd, 0);
+		if (q == MAP_FAILED)
+			die("diag mmap: %s", strerror(errno));
+		t1 = now_ns();
+		f0 = minflt();
+		touch_check(q, 0, len, "diag");
+		f += minflt() - f0;
+		t2 = now_ns();
+		if (populate)
+			munmap(q, len);
+		else if (mmap(p, len, PROT_NONE, MAP_FIXED | MAP_ANONYMOUS |
+			      MAP_PRIVATE | MAP_NORESERVE, -1, 0) != p)
+			die("diag mmap PROT_NONE: %s", strerror(errno));
+		t3 = now_ns();
+		tm += t1 - t0;
+		tt += t2 - t1;
+		tu += t3 - t2;
+	}
+	snprintf(w, sizeof(w), "%s %" PRIu64 " KiB",
+		 populate ? "B: MAP_POPULATE" : "A: arena MAP_FIXED", len / KiB);
+	new_diag(w, tm, tt, tu, f, n);
+}
+
+/* P3 batch 64: MAP submit, touch, UNMAP submit, per op. */
+static void diag_batch(bool uring, int n)
+{
+	uint64_t t0, t1, t2, t3, tm = 0, tt = 0, tu = 0;
+	long f = 0, f0;
+	unsigned int i;
+	int it;
+
+	for (it = 0; it < n; it++) {
+		t0 = now_ns();
+		for (i = 0; i < 64; i++) {
+			if (uring)
+				vu_window_prep_map(io_uring_get_sqe(&ring), &win,
+						   memfd, i * PG, P3_SHM_OFF + i * PG,
+						   PG, !cfg.ro, i);
+			else
+				vmap(i * PG, P3_SHM_OFF + i * PG, PG);
+		}
+		if (uring)
+			ring_run(64, VUSHM_MAP);
+		t1 = now_ns();
+		f0 = minflt();
+		for (i = 0; i < 64; i++)
+			touch_check(wbase + P3_SHM_OFF + i * PG, i * PG, PG, "diag");
+		f += minflt() - f0;
+		t2 = now_ns();
+		for (i = 0; i < 64; i++) {
+			if (uring)
+				vu_window_prep_unmap(io_uring_get_sqe(&ring), &win,
+						     P3_SHM_OFF + i * PG, PG, i);
+			else
+				vunmap(P3_SHM_OFF + i * PG, PG);
+		}
+		if (uring)
+			ring_run(64, VUSHM_UNMAP);
+		t3 = now_ns();
+		tm += t1 - t0;
+		tt += t2 - t1;
+		tu += t3 - t2;
+	}
+	new_diag(uring ? "vushm uring_cmd batch 64, 4 KiB" :
+			 "vushm ioctl x64, 4 KiB", tm, tt, tu, f, 64.0 * n);
+}
+
+/* An empty ioctl round trip (GET_INFO) vs an empty uring NOP, per op. */
+static void diag_syscall(int n)
+{
+	struct vushm_info info;
+	uint64_t t0, t1, t2;
+	unsigned int i;
+	int it;
+
+	t0 = now_ns();
+	for (it = 0; it < n * 64; it++) {
+		memset(&info, 0, sizeof(info));
+		if (ioctl(win.cfd, VUSHM_GET_INFO, &info))
+			die("GET_INFO: %s", strerror(errno));
+	}
+	t1 = now_ns();
+	for (it = 0; it < n; it++) {
+		for (i = 0; i < 64; i++) {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+			io_uring_prep_nop(sqe);
+			sqe->user_data = i;
+		}
+		ring_run(64, VUSHM_MAP);
+	}
+	t2 = now_ns();
+	new_diag("empty ioctl (GET_INFO), per call", t1 - t0, 0, 0, 0, 64.0 * n);
+	new_diag("io_uring NOP in batches of 64, per SQE", t2 - t1, 0, 0, 0, 64.0 * n);
+}
+
+static void diagnostics(void)
+{
+	int n = cfg.long_mode ? 200 : 50;
+
+	diag_vushm(4 * KiB, 20 * n);
+	diag_base(4 * KiB, 20 * n, false);
+	diag_vushm(2 * MiB, n);
+	diag_base(2 * MiB, n, false);
+	diag_base(2 * MiB, n, true);
+	diag_batch(false, n);
+	diag_batch(true, n);
+	diag_syscall(n);
+}
+
+/* ---- output ---- */
+
+static const char *status(const struct result *r)
+{
+	if (r->tk == T_NONE)
+		return "info";
+	return met(r) ? "met" : "MISSED";
+}
+
+static void print_table(void)
+{
+	const struct result *r;
+	char tgt[24], ratio[24];
+	int i;
+
+	printf("\n%-9s %-46s %26s %26s %9s %8s %s\n", "id", "measure",
+	       "vushm ns/op med [min-max]", "base ns/op med [min-max]",
+	       "ratio", "target", "status");
+	for (i = 0; i < nresults; i++) {
+		char av[40] = "-", bv[40] = "-";
+
+		r = &results[i];
+		if (r->a.n)
+			snprintf(av, sizeof(av), "%.0f [%.0f-%.0f]", r->a.med,
+				 r->a.min, r->a.max);
+		if (r->b.n)
+			snprintf(bv, sizeof(bv), "%.0f [%.0f-%.0f]", r->b.med,
+				 r->b.min, r->b.max);
+		if (r->tk == T_NONE)
+			snprintf(tgt, sizeof(tgt), "-");
+		else
+			snprintf(tgt, sizeof(tgt), "%s %g%s",
+				 r->tk == T_LE ? "<=" : ">=", r->target, r->unit);
+		snprintf(ratio, sizeof(ratio), "%.3f%s", r->ratio, r->unit);
+		printf("%-9s %-46s %26s %26s %9s %8s %s\n", r->id, r->measure,
+		       av, bv, ratio, tgt, status(r));
+	}
+	printf("%-9s %-46s %26s %26s %9s %8s %s\n", "P4",
+	       "vhost-user MAP round trip vs bare socket", "-", "-", "-",
+	       "<= 1.5x", "not measured (needs vushm-helper)");
+	printf("\ndiagnostics (one pass each, not part of the reps; ns per op by phase, faults = minor faults in the touch):\n");
+	for (i = 0; i < ndiags; i++)
+		printf("  %-44s map %10.0f  touch %10.0f  unmap %10.0f  faults %6.1f\n",
+		       diags[i].what, diags[i].map_ns, diags[i].touch_ns,
+		       diags[i].unmap_ns, diags[i].faults);
+	for (i = 0; i < nresults; i++)
+		if (results[i].ratio_note[0])
+			printf("%s note: %s\n", results[i].id, results[i].ratio_note);
+	printf("\nns/op: median [min-max] of %d reps (each >= %.0f ms), vushm and baseline interleaved A B A B.\n",
+	       cfg.reps, (double)cfg.min_ns / 1e6);
+	printf("P3 ratio is ops/s (baseline ns / vushm ns); P6 is bytes (Slab delta / 100,000); maps are %s.\n",
+	       cfg.ro ? "read-only" : "read-write (VUSHM_MAP_RW)");
+}
+
+static void json_stats(FILE *f, const char *key, const char *name,
+		       const struct stats *s)
+{
+	fprintf(f, "\"%s\": {\"name\": \"%s\", \"median_ns\": %.1f, \"min_ns\": %.1f, \"max_ns\": %.1f, \"reps\": %d}",
+		key, name, s->med, s->min, s->max, s->n);
+}
+
+static void write_json(const char *path)
+{
+	struct utsname u;
+	FILE *f = fopen(path, "w");
+	int i;
+
+	if (!f)
+		die("%s: %s", path, strerror(errno));
+	uname(&u);
+	fprintf(f, "{\n  \"bench\": \"vushm_bench\",\n  \"kernel\": \"%s\",\n  \"mode\": \"%s\",\n  \"reps\": %d,\n  \"min_rep_ms\": %.0f,\n  \"map_flags\": \"%s\",\n  \"results\": [\n",
+		u.release, cfg.long_mode ? "long" : "quick", cfg.reps,
+		(double)cfg.min_ns / 1e6, cfg.ro ? "ro" : "rw");
+	for (i = 0; i < nresults; i++) {
+		const struct result *r = &results[i];
+
+		fprintf(f, "    {\"id\": \"%s\", \"measure\": \"%s\", ", r->id, r->measure);
+		if (r->a.n) {
+			json_stats(f, "vushm", r->a_name, &r->a);
+			fputs(", ", f);
+		}
+		if (r->b.n) {
+			json_stats(f, "baseline", r->b_name, &r->b);
+			fputs(", ", f);
+		}
+		fprintf(f, "\"value\": %.4f, \"unit\": \"%s\", \"note\": \"%s\", ",
+			r->ratio, r->unit, r->ratio_note);
+		if (r->tk == T_NONE)
+			fputs("\"target\": null, \"status\": \"info\"}", f);
+		else
+			fprintf(f, "\"target\": \"%s %g\", \"status\": \"%s\"}",
+				r->tk == T_LE ? "<=" : ">=", r->target,
+				met(r) ? "met" : "missed");
+		fputs(i + 1 < nresults ? ",\n" : "\n", f);
+	}
+	fputs("  ],\n  \"diagnostics\": [\n", f);
+	for (i = 0; i < ndiags; i++)
+		fprintf(f, "    {\"what\": \"%s\", \"map_ns\": %.1f, \"touch_ns\": %.1f, \"unmap_ns\": %.1f, \"touch_faults_per_op\": %.2f}%s\n",
+			diags[i].what, diags[i].map_ns, diags[i].touch_ns,
+			diags[i].unmap_ns, diags[i].faults,
+			i + 1 < ndiags ? "," : "");
+	fputs("  ],\n  \"not_measured\": [{\"id\": \"P4\", \"why\": \"needs vushm-helper (vhost-user daemon), not written yet\"}]\n}\n", f);
+	if (fclose(f))
+		die("%s: %s", path, strerror(errno));
+}
+
+int main(int argc, char **argv)
+{
+	const char *e = getenv("BENCH_LONG");
+	uint64_t t0 = now_ns();
+	int i;
+
+	if (e && !strcmp(e, "1"))
+		cfg.long_mode = true;
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--long"))
+			cfg.long_mode = true;
+		else if (!strcmp(argv[i], "--ro"))
+			cfg.ro = true;
+		else if (!strcmp(argv[i], "-o") && i + 1 < argc)
+			cfg.json = argv[++i];
+		else {
+			fprintf(stderr, "usage: %s [--long] [--ro] [-o results.json]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	if (cfg.long_mode) {
+		cfg.reps = 15;
+		cfg.min_ns = 200000000ULL;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	setup();
+	fprintf(stderr, "vushm_bench: %s mode, %d reps >= %.0f ms each\n",
+		cfg.long_mode ? "long" : "quick", cfg.reps,
+		(double)cfg.min_ns / 1e6);
+	bench_p1();
+	bench_p3();
+	bench_p2(1);
+	bench_p2_two_vmas();
+	diagnostics();
+	bench_p5_p6();
+	print_table();
+	if (cfg.json) {
+		write_json(cfg.json);
+		printf("results: %s\n", cfg.json);
+	}
+	printf("total %.1f s\n", (double)(now_ns() - t0) / 1e9);
+	cleanup();
+	return 0;
+}
