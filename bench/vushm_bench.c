@@ -145,12 +145,7 @@ static inline void vmap(uint64_t fd_off, uint64_t shm_off, uint64_t len)
 {
 	struct vushm_map m;
 
-	memset(&m, 0, sizeof(m));
-	m.fd = memfd;
-	m.fd_offset = fd_off;
-	m.shm_offset = shm_off;
-	m.len = len;
-	m.flags = cfg.ro ? 0 : VUSHM_MAP_RW;
+	vu_map_args(&m, memfd, fd_off, shm_off, len, !cfg.ro);
 	if (ioctl(win.cfd, VUSHM_MAP, &m))
 		die("VUSHM_MAP shm %#" PRIx64 " len %#" PRIx64 ": %s",
 		    shm_off, len, vu_window_cmd_reason(VUSHM_MAP, -errno));

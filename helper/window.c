@@ -294,18 +294,24 @@ static void prep_cmd(struct io_uring_sqe *sqe, int fd, uint32_t cmd_op,
 		memcpy(sqe->cmd, cmd, len);
 }
 
+void vu_map_args(struct vushm_map *m, int fd, uint64_t fd_offset,
+		 uint64_t shm_offset, uint64_t len, bool rw)
+{
+	memset(m, 0, sizeof(*m));
+	m->fd = fd;
+	m->fd_offset = fd_offset;
+	m->shm_offset = shm_offset;
+	m->len = len;
+	m->flags = rw ? VUSHM_MAP_RW : 0;
+}
+
 void vu_window_prep_map(struct io_uring_sqe *sqe, const struct vu_window *w,
 			int fd, uint64_t fd_offset, uint64_t shm_offset,
 			uint64_t len, bool rw, uint64_t user_data)
 {
 	struct vushm_map m;
 
-	memset(&m, 0, sizeof(m));
-	m.fd = fd;
-	m.fd_offset = fd_offset;
-	m.shm_offset = shm_offset;
-	m.len = len;
-	m.flags = rw ? VUSHM_MAP_RW : 0;
+	vu_map_args(&m, fd, fd_offset, shm_offset, len, rw);
 	prep_cmd(sqe, w->cfd, VUSHM_MAP, &m, sizeof(m), user_data);
 }
 

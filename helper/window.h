@@ -74,6 +74,10 @@ int vu_window_open(int ctl_fd, const char *name, uint64_t size,
  */
 void vu_window_close(struct vu_window *w);
 
+/* The MAP argument, reserved fields zero (ioctl and uring_cmd alike). */
+void vu_map_args(struct vushm_map *m, int fd, uint64_t fd_offset,
+		 uint64_t shm_offset, uint64_t len, bool rw);
+
 /* Every command's SQE: opcode URING_CMD on w->cfd, cmd_op, cmd, user_data.
  * @rw: VUSHM_MAP_RW.  @fd may be closed once the MAP's CQE arrived with
  * res 0 (the kernel then holds a file reference).  cqe->res: 0 or -errno

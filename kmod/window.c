@@ -136,7 +136,7 @@ static vm_fault_t vushm_page_mkwrite(struct vm_fault *vmf)
 	} else if (m || vmf->page == w->scratch) {
 		/*
 		 * Taken before fault_sem is dropped: a read-only MAP of this
-		 * page waits for it (see vushm_ro_barrier()), so a write
+		 * page waits for it (see vushm_populate()), so a write
 		 * allowed for an older RW mapping cannot land on its PTEs.
 		 */
 		lock_page(vmf->page);
@@ -289,30 +289,15 @@ static void vushm_mapping_free(struct vushm_mapping *m)
 }
 
 /*
- * Wait for write faults that a removed RW mapping of these pages allowed and
- * that may still be about to make their PTE writable (page_mkwrite holds the
- * page lock until then).  Needed before a read-only mapping goes live.
+ * Make every page of @m exist in the file, so that MAP fails early rather
+ * than a later fault.  For a read-only mapping also take and drop each
+ * page's lock: that waits for write faults which a removed RW mapping of
+ * the page allowed and which may still be about to make their PTE writable
+ * (page_mkwrite holds the page lock until then).
  */
-static int vushm_ro_barrier(struct vushm_mapping *m)
-{
-	pgoff_t pg;
-
-	for (pg = m->it.start; pg <= m->it.last; pg++) {
-		struct page *page = vushm_mapping_page(m, pg);
-
-		if (IS_ERR(page))
-			return PTR_ERR(page);
-		lock_page(page);
-		unlock_page(page);
-		put_page(page);
-		cond_resched();
-	}
-	return 0;
-}
-
-/* Make sure every page of @m exists in the file, so MAP fails early. */
 static int vushm_populate(struct vushm_mapping *m)
 {
+	bool ro = !(m->flags & VUSHM_MAP_RW);
 	pgoff_t pg;
 
 	for (pg = m->it.start; pg <= m->it.last; pg++) {
@@ -320,6 +305,10 @@ static int vushm_populate(struct vushm_mapping *m)
 
 		if (IS_ERR(page))
 			return PTR_ERR(page);
+		if (ro) {
+			lock_page(page);
+			unlock_page(page);
+		}
 		put_page(page);
 		cond_resched();
 	}
@@ -537,7 +526,7 @@ int vushm_do_map(struct vushm_window *w, const struct vushm_map *arg)
 	if (vushm_find(w, m->it.start, m->it.last))
 		goto out_unlock;
 
-	ret = (m->flags & VUSHM_MAP_RW) ? vushm_populate(m) : vushm_ro_barrier(m);
+	ret = vushm_populate(m);
 	if (ret) {
 		if (ret == -EINVAL)	/* the file shrank meanwhile */
 			ret = -ENXIO;
