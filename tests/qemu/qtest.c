@@ -82,8 +82,8 @@ int qtest_start(struct qtest *qt, const struct qtest_config *cfg)
 	char qemu[512], backend[1024];
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errfd;
 	const char *t;
-	char *argv[32];
-	int argc = 0, ret;
+	char *argv[64];
+	int argc = 0, ret, i;
 	pid_t pid;
 
 	memset(qt, 0, sizeof(*qt));
@@ -121,6 +121,13 @@ int qtest_start(struct qtest *qt, const struct qtest_config *cfg)
 	argv[argc++] = backend;
 	argv[argc++] = "-device";
 	argv[argc++] = "ivshmem-plain,memdev=m0";
+	for (i = 0; cfg->extra && cfg->extra[i]; i++) {
+		if (argc == (int)(sizeof(argv) / sizeof(argv[0])) - 1) {
+			snprintf(qt->err, sizeof(qt->err), "too many arguments");
+			return -E2BIG;
+		}
+		argv[argc++] = (char *)cfg->extra[i];
+	}
 	argv[argc] = NULL;
 
 	/* A write to a dead QEMU must fail with EPIPE, not kill the caller. */

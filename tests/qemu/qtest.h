@@ -41,6 +41,8 @@ struct qtest_config {
 	uint64_t size;		/* memory-backend-file size= (bytes) */
 	const char *ram;	/* -m; NULL: "32M" */
 	int timeout_ms;		/* per command; 0: default */
+	/* More arguments (e.g. a vhost-user device), NULL-terminated. */
+	const char *const *extra;
 };
 
 struct qtest {

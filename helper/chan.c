@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vhost-user message I/O on the helper's ring (see chan.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chan.h"
+
+struct io_uring_sqe *vu_get_sqe(struct io_uring *ring)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	if (!sqe) {
+		io_uring_submit(ring);
+		sqe = io_uring_get_sqe(ring);
+	}
+	return sqe;
+}
+
+void vu_chan_init(struct vu_chan *c, const char *name, enum vu_dir dir,
+		  int fd, struct io_uring *ring, void *owner)
+{
+	memset(c, 0, sizeof(*c));
+	c->name = name;
+	c->dir = dir;
+	c->fd = fd;
+	c->ring = ring;
+	c->owner = owner;
+	c->tx_tail = &c->tx_head;
+}
+
+bool vu_chan_open(const struct vu_chan *c)
+{
+	return c->fd >= 0;
+}
+
+bool vu_chan_idle(const struct vu_chan *c)
+{
+	return !c->rx_busy && !c->tx_busy;
+}
+
+static void close_fds(int *fds, unsigned int *n)
+{
+	unsigned int i;
+
+	for (i = 0; i < *n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	*n = 0;
+}
+
+/* Reads exactly what the current step needs: the rest of the header, or
+ * the rest of the payload.  Never more: the next message's fds must not
+ * arrive with this one's bytes.
+ */
+static int rx_submit(struct vu_chan *c)
+{
+	size_t want = VU_HDR_SIZE;
+	struct io_uring_sqe *sqe;
+
+	if (c->rx_got >= VU_HDR_SIZE)
+		want += c->rx_hdr.size;
+	sqe = vu_get_sqe(c->ring);
+	if (!sqe)
+		return -EBUSY;
+	c->rx_iov.iov_base = c->rx_buf + c->rx_got;
+	c->rx_iov.iov_len = want - c->rx_got;
+	memset(&c->rx_msg, 0, sizeof(c->rx_msg));
+	c->rx_msg.msg_iov = &c->rx_iov;
+	c->rx_msg.msg_iovlen = 1;
+	c->rx_msg.msg_control = c->rx_cmsg;
+	c->rx_msg.msg_controllen = sizeof(c->rx_cmsg);
+	io_uring_prep_recvmsg(sqe, c->fd, &c->rx_msg, MSG_CMSG_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, vu_ud(c, VU_UD_RECV));
+	c->rx_busy = true;
+	return 0;
+}
+
+int vu_chan_recv(struct vu_chan *c)
+{
+	if (c->fd < 0 || c->rx_busy || c->rx_have)
+		return 0;
+	c->rx_got = 0;
+	return rx_submit(c);
+}
+
+static enum vu_rx rx_fail(struct vu_chan *c, int errnum, const char *why)
+{
+	c->rx_errno = errnum;
+	c->rx_why = why;
+	return VU_RX_ERR;
+}
+
+/* Collects the SCM_RIGHTS fds of one recvmsg; false if there were more
+ * than a message may carry (they are all closed then).
+ */
+static bool rx_take_cmsg(struct vu_chan *c)
+{
+	struct cmsghdr *cm;
+	bool ok = true;
+
+	for (cm = CMSG_FIRSTHDR(&c->rx_msg); cm;
+	     cm = CMSG_NXTHDR(&c->rx_msg, cm)) {
+		size_t n, i;
+		int fd;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+			if (c->rx_nfds < VU_MAX_FDS) {
+				c->rx_fds[c->rx_nfds++] = fd;
+			} else {
+				close(fd);
+				ok = false;
+			}
+		}
+	}
+	return ok;
+}
+
+enum vu_rx vu_chan_recv_done(struct vu_chan *c, int res, unsigned int flags)
+{
+	enum vu_result r;
+	bool fds_ok;
+
+	c->rx_busy = false;
+	if (res < 0)
+		return rx_fail(c, -res, "recvmsg");
+	fds_ok = rx_take_cmsg(c);
+	if (!fds_ok || (flags & MSG_CTRUNC))
+		return rx_fail(c, EMSGSIZE, "more fds than any message carries");
+	if (res == 0)
+		return c->rx_got ? rx_fail(c, 0, "closed in the middle of a message")
+				 : VU_RX_EOF;
+	c->rx_got += res;
+	if (c->rx_got == VU_HDR_SIZE) {
+		r = vu_hdr_parse(c->dir, c->rx_buf, VU_HDR_SIZE, &c->rx_hdr);
+		if (r != VU_OK) {
+			c->rx_result = r;
+			return rx_fail(c, 0, vu_strresult(r));
+		}
+	}
+	if (c->rx_got < VU_HDR_SIZE ||
+	    c->rx_got < VU_HDR_SIZE + (size_t)c->rx_hdr.size) {
+		if (rx_submit(c))
+			return rx_fail(c, EBUSY, "submission queue full");
+		return VU_RX_MORE;
+	}
+	c->rx_have = true;
+	return VU_RX_MSG;
+}
+
+int vu_chan_take_fd(struct vu_chan *c, unsigned int i)
+{
+	int fd;
+
+	if (i >= c->rx_nfds)
+		return -1;
+	fd = c->rx_fds[i];
+	c->rx_fds[i] = -1;
+	return fd;
+}
+
+void vu_chan_msg_done(struct vu_chan *c)
+{
+	close_fds(c->rx_fds, &c->rx_nfds);
+	c->rx_have = false;
+	c->rx_got = 0;
+}
+
+struct vu_out *vu_out_new(const struct vu_hdr *h, const void *payload)
+{
+	struct vu_out *o;
+
+	if (h->size > VU_MAX_PAYLOAD)
+		return NULL;
+	o = malloc(sizeof(*o));
+	if (!o)
+		return NULL;
+	o->next = NULL;
+	o->off = 0;
+	o->nfds = 0;
+	o->len = VU_HDR_SIZE + h->size;
+	vu_hdr_encode(h, o->buf);
+	if (h->size)
+		memcpy(o->buf + VU_HDR_SIZE, payload, h->size);
+	return o;
+}
+
+void vu_out_free(struct vu_out *o)
+{
+	if (!o)
+		return;
+	close_fds(o->fds, &o->nfds);
+	free(o);
+}
+
+static int tx_submit(struct vu_chan *c)
+{
+	struct vu_out *o = c->tx_head;
+	struct io_uring_sqe *sqe;
+
+	sqe = vu_get_sqe(c->ring);
+	if (!sqe)
+		return -EBUSY;
+	c->tx_iov.iov_base = o->buf + o->off;
+	c->tx_iov.iov_len = o->len - o->off;
+	memset(&c->tx_msg, 0, sizeof(c->tx_msg));
+	c->tx_msg.msg_iov = &c->tx_iov;
+	c->tx_msg.msg_iovlen = 1;
+	/* The fds ride on the first byte only. */
+	if (o->nfds && !o->off) {
+		struct cmsghdr *cm;
+
+		c->tx_msg.msg_control = c->tx_cmsg;
+		c->tx_msg.msg_controllen = CMSG_SPACE(sizeof(int) * o->nfds);
+		cm = CMSG_FIRSTHDR(&c->tx_msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * o->nfds);
+		memcpy(CMSG_DATA(cm), o->fds, sizeof(int) * o->nfds);
+	}
+	io_uring_prep_sendmsg(sqe, c->fd, &c->tx_msg, MSG_NOSIGNAL);
+	io_uring_sqe_set_data64(sqe, vu_ud(c, VU_UD_SEND));
+	c->tx_busy = true;
+	return 0;
+}
+
+int vu_chan_send(struct vu_chan *c, struct vu_out *o)
+{
+	if (c->fd < 0) {
+		vu_out_free(o);
+		return -ENOTCONN;
+	}
+	o->next = NULL;
+	*c->tx_tail = o;
+	c->tx_tail = &o->next;
+	if (c->tx_busy)
+		return 0;
+	return tx_submit(c);
+}
+
+int vu_chan_send_done(struct vu_chan *c, int res)
+{
+	struct vu_out *o = c->tx_head;
+
+	c->tx_busy = false;
+	if (res < 0) {
+		c->tx_errno = -res;
+		return res;
+	}
+	if (res > 0 && o->nfds) {
+		/* The peer has its copies now. */
+		close_fds(o->fds, &o->nfds);
+	}
+	o->off += res;
+	if (o->off < o->len) {
+		if (!res) {
+			c->tx_errno = EPIPE;
+			return -EPIPE;
+		}
+		return tx_submit(c);
+	}
+	c->tx_head = o->next;
+	if (!c->tx_head)
+		c->tx_tail = &c->tx_head;
+	vu_out_free(o);
+	return c->tx_head ? tx_submit(c) : 0;
+}
+
+bool vu_chan_tx_empty(const struct vu_chan *c)
+{
+	return !c->tx_head;
+}
+
+void vu_chan_shutdown(struct vu_chan *c)
+{
+	if (c->fd >= 0)
+		shutdown(c->fd, SHUT_RDWR);
+}
+
+void vu_chan_close(struct vu_chan *c)
+{
+	struct vu_out *o, *next;
+
+	for (o = c->tx_head; o; o = next) {
+		next = o->next;
+		vu_out_free(o);
+	}
+	c->tx_head = NULL;
+	c->tx_tail = &c->tx_head;
+	close_fds(c->rx_fds, &c->rx_nfds);
+	c->rx_have = false;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One end of a vhost-user stream socket, read and written only through the
+ * helper's io_uring.  The reader takes one message at a time: first exactly
+ * the 12-byte header (with SCM_RIGHTS, so that fds are attributed to the
+ * message whose header carried them, as every vhost-user peer sends them),
+ * then exactly the payload the checked header announces.  Short reads are
+ * resubmitted.  The writer keeps a queue of whole messages and one sendmsg
+ * in flight; fds go with the first byte, short writes continue without them.
+ */
+#ifndef VUSHM_HELPER_CHAN_H
+#define VUSHM_HELPER_CHAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <liburing.h>
+
+#include "proto.h"
+
+/* user_data = object address | tag (objects are 8-byte aligned). */
+enum vu_ud_tag {
+	VU_UD_ACCEPT = 1,
+	VU_UD_CONNECT,
+	VU_UD_RECV,
+	VU_UD_SEND,
+	VU_UD_CMD,
+	VU_UD_SIGNAL,
+	VU_UD_RESET,
+	VU_UD_TAG_MASK = 7,
+};
+
+static inline uint64_t vu_ud(const void *p, enum vu_ud_tag tag)
+{
+	return (uint64_t)(uintptr_t)p | tag;
+}
+
+/* A free SQE, submitting what is queued when the SQ ring is full. */
+struct io_uring_sqe *vu_get_sqe(struct io_uring *ring);
+
+/* A message waiting to be sent: header + payload, and fds it owns. */
+struct vu_out {
+	struct vu_out *next;
+	size_t len;
+	size_t off;		/* bytes already sent */
+	int fds[VU_MAX_FDS];
+	unsigned int nfds;
+	uint8_t buf[VU_HDR_SIZE + VU_MAX_PAYLOAD];
+};
+
+enum vu_rx {
+	VU_RX_MORE,		/* resubmitted, nothing to do */
+	VU_RX_MSG,		/* a whole message is in the reader */
+	VU_RX_EOF,		/* peer closed (between messages or not) */
+	VU_RX_ERR,		/* socket error, bad header, fds */
+};
+
+struct vu_chan {
+	const char *name;	/* for logs: "VMM", "backend", ... */
+	enum vu_dir dir;	/* what arrives on this end */
+	int fd;			/* -1: not open */
+	struct io_uring *ring;
+	void *owner;		/* the session this end belongs to */
+
+	/* reader */
+	bool rx_busy;		/* a recvmsg is in flight */
+	bool rx_have;		/* a whole message waits in rx_* */
+	size_t rx_got;		/* bytes of header + payload read */
+	struct vu_hdr rx_hdr;
+	int rx_fds[VU_MAX_FDS];
+	unsigned int rx_nfds;
+	int rx_errno;		/* VU_RX_ERR: errno, or 0 */
+	enum vu_result rx_result;	/* VU_RX_ERR: header result */
+	const char *rx_why;	/* VU_RX_ERR: what, for the log */
+	struct msghdr rx_msg;
+	struct iovec rx_iov;
+	/* cmsghdr alignment without its flexible array (C11 pedantic) */
+	_Alignas(size_t) char rx_cmsg[CMSG_SPACE(sizeof(int) * VU_MAX_FDS)];
+	uint8_t rx_buf[VU_HDR_SIZE + VU_MAX_PAYLOAD];
+
+	/* writer */
+	bool tx_busy;
+	struct vu_out *tx_head;
+	struct vu_out **tx_tail;
+	struct msghdr tx_msg;
+	struct iovec tx_iov;
+	/* cmsghdr alignment without its flexible array (C11 pedantic) */
+	_Alignas(size_t) char tx_cmsg[CMSG_SPACE(sizeof(int) * VU_MAX_FDS)];
+	int tx_errno;		/* last send error */
+};
+
+void vu_chan_init(struct vu_chan *c, const char *name, enum vu_dir dir,
+		  int fd, struct io_uring *ring, void *owner);
+bool vu_chan_open(const struct vu_chan *c);
+bool vu_chan_idle(const struct vu_chan *c);	/* nothing in flight */
+
+/* Arms the reader for the next message (no-op if busy or one is held). */
+int vu_chan_recv(struct vu_chan *c);
+enum vu_rx vu_chan_recv_done(struct vu_chan *c, int res, unsigned int flags);
+static inline const uint8_t *vu_chan_payload(const struct vu_chan *c)
+{
+	return c->rx_buf + VU_HDR_SIZE;
+}
+/* Takes fd i of the held message (the caller owns it now). */
+int vu_chan_take_fd(struct vu_chan *c, unsigned int i);
+/* Done with the held message: closes the fds nobody took. */
+void vu_chan_msg_done(struct vu_chan *c);
+
+/* A new outgoing message; vu_chan_send() takes it (and its fds). */
+struct vu_out *vu_out_new(const struct vu_hdr *h, const void *payload);
+void vu_out_free(struct vu_out *o);
+int vu_chan_send(struct vu_chan *c, struct vu_out *o);
+/* 0: progress; <0: -errno, the socket is broken. */
+int vu_chan_send_done(struct vu_chan *c, int res);
+bool vu_chan_tx_empty(const struct vu_chan *c);
+
+/* Wakes both directions' pending ops (they complete with EOF/EPIPE). */
+void vu_chan_shutdown(struct vu_chan *c);
+/* Once idle: closes the socket, held fds and unsent messages. */
+void vu_chan_close(struct vu_chan *c);
+
+#endif /* VUSHM_HELPER_CHAN_H */
