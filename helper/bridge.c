@@ -735,18 +735,22 @@ static void recv_done(struct vu_chan *c, int res, unsigned int flags)
 			     c->name);
 		return;
 	case VU_RX_ERR:
-		if (c->rx_result)
+		if (c->rx_result) {
+			struct vu_hdr bad;
+			const char *n;
+
+			vu_hdr_decode(b, &bad);
+			n = vu_req_name(c->dir == VU_BE_REQUEST ||
+					c->dir == VU_BE_REPLY, bad.request);
 			session_fail(s, VU_LOG_ERR,
-				     "%s sent a bad header (request %u, flags %#x, size %u): %s",
-				     c->name,
-				     b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24,
-				     b[4] | b[5] << 8 | b[6] << 16 | (uint32_t)b[7] << 24,
-				     b[8] | b[9] << 8 | b[10] << 16 | (uint32_t)b[11] << 24,
-				     c->rx_why);
-		else
+				     "%s sent a bad header (request %u %s, flags %#x, size %u): %s",
+				     c->name, bad.request, n ? n : "unknown",
+				     bad.flags, bad.size, c->rx_why);
+		} else {
 			session_fail(s, VU_LOG_ERR, "%s: %s%s%s", c->name,
 				     c->rx_why, c->rx_errno ? ": " : "",
 				     c->rx_errno ? strerror(c->rx_errno) : "");
+		}
 		return;
 	case VU_RX_MSG:
 		break;

@@ -140,6 +140,9 @@ enum vu_rx vu_chan_recv_done(struct vu_chan *c, int res, unsigned int flags)
 	c->rx_got += res;
 	if (c->rx_got == VU_HDR_SIZE) {
 		r = vu_hdr_parse(c->dir, c->rx_buf, VU_HDR_SIZE, &c->rx_hdr);
+		/* The buffer's bound, whatever the request table says. */
+		if (r == VU_OK && c->rx_hdr.size > VU_MAX_PAYLOAD)
+			r = VU_E_SIZE_LIMIT;
 		if (r != VU_OK) {
 			c->rx_result = r;
 			return rx_fail(c, 0, vu_strresult(r));
