@@ -63,6 +63,154 @@ module: kdir-check
 modules_install: kdir-check
 	$(KBUILD) modules_install
 
+# ---- install on a real host --------------------------------------------------
+#   make install [DESTDIR=/stage] [PREFIX=/usr/local] [KVER=... | KDIR=...]
+#   make uninstall (same variables), make install-module / install-userspace
+#   make install-dkms / uninstall-dkms: the module's sources for DKMS
+# Unlike `make module` (the test VM's kernel), install builds the module for
+# the *running* kernel (uname -r; headers in /lib/modules/KVER/build, else
+# /usr/src/linux-headers-KVER) unless KVER= or KDIR= names another; it
+# rebuilds kmod/vushm.ko when it was built for another kernel or is older
+# than its sources, and builds vushm-helper (liburing-dev) and, if the tree
+# has it, vushmctl (libnl-genl-3-dev).  Layout (PREFIX=/usr/local):
+#   /lib/modules/KVER/extra/kmod/vushm.ko  + depmod (-b DESTDIR when staging)
+#   $(SBINDIR)/vushm-helper, vushmctl
+#   $(MANDIR)/man8/vushm-helper.8, vushmctl.8
+#   $(UDEVRULESDIR)/60-vushm.rules         $(PREFIX)/lib/udev/rules.d
+#   $(UNITDIR)/vushm-helper@.service       $(PREFIX)/lib/systemd/system
+#   $(MODULESLOADDIR)/vushm.conf           $(PREFIX)/lib/modules-load.d
+#   $(DOCDIR)/examples/helper-vm1.conf     $(PREFIX)/share/doc/vushm
+#   $(SYSCONFDIR)/vushm/                   /etc/vushm (helper-INSTANCE.conf)
+# systemd 252 and its udevd search /usr/local/lib/... as well as /usr/lib/...
+# Without DESTDIR, install also runs depmod, `systemctl daemon-reload` and
+# `udevadm control --reload` (when systemd/udevd run); with DESTDIR it touches
+# nothing outside DESTDIR.
+VERSION        ?= 0.1
+PREFIX         ?= /usr/local
+SBINDIR        ?= $(PREFIX)/sbin
+MANDIR         ?= $(PREFIX)/share/man
+DOCDIR         ?= $(PREFIX)/share/doc/vushm
+SYSCONFDIR     ?= /etc
+UNITDIR        ?= $(PREFIX)/lib/systemd/system
+UDEVRULESDIR   ?= $(PREFIX)/lib/udev/rules.d
+MODULESLOADDIR ?= $(PREFIX)/lib/modules-load.d
+DKMSSRCDIR     ?= /usr/src/vushm-$(VERSION)
+INSTALL        ?= install
+VUSHMCTL_DIR   := tools/vushmctl
+
+# KVER/KDIR given by the user (command line or environment) win; the
+# defaults at the top of this file are the VM's kernel and do not count.
+is_set = $(filter command line environment environment override override,$(origin $(1)))
+ifneq ($(call is_set,KDIR),)
+INST_KDIR = $(KDIR)
+INST_KVER = $(if $(call is_set,KVER),$(KVER),$(shell sed -n 's/^#define UTS_RELEASE "\(.*\)"$$/\1/p' \
+		$(KDIR)/include/generated/utsrelease.h 2>/dev/null))
+else
+INST_KVER = $(if $(call is_set,KVER),$(KVER),$(shell uname -r))
+INST_KDIR = $(patsubst %/Makefile,%,$(firstword $(wildcard /lib/modules/$(INST_KVER)/build/Makefile \
+		/usr/src/linux-headers-$(INST_KVER)/Makefile)))
+endif
+INST_KBUILD = $(MAKE) -C $(INST_KDIR) M=$(CURDIR)
+INST_MODDIR = $(DESTDIR)/lib/modules/$(INST_KVER)
+
+install-kdir-check:
+	@test -n "$(INST_KVER)" -a -f "$(INST_KDIR)/Makefile" || \
+	 { echo "install: no kernel headers for $(or $(INST_KVER),KVER?) (looked for" \
+		"$(or $(INST_KDIR),/lib/modules/$(INST_KVER)/build and /usr/src/linux-headers-$(INST_KVER))):" \
+		"install linux-headers-$(INST_KVER), or say KVER= or KDIR=" >&2; exit 1; }
+
+# Nothing is rebuilt (nothing written in the tree) when vushm.ko is fresh.
+install-module-build: install-kdir-check
+	@if [ -f kmod/vushm.ko ] && [ -z "$$(find $(KSRC) -newer kmod/vushm.ko)" ] && \
+	    [ "$$(modinfo -F vermagic kmod/vushm.ko | cut -d' ' -f1)" = "$(INST_KVER)" ]; then :; \
+	 else \
+		echo "install: building kmod/vushm.ko for $(INST_KVER) ($(INST_KDIR))"; \
+		$(MAKE) -C $(INST_KDIR) M=$(CURDIR)/kmod clean >/dev/null; \
+		rm -f modules.order Module.symvers .modules.order.cmd .Module.symvers.cmd; \
+		$(INST_KBUILD) modules || exit 1; \
+	 fi
+
+# Builds what install-userspace installs.
+userspace:
+	@test -f /usr/include/liburing.h || \
+	 { echo "userspace: vushm-helper needs liburing: apt-get install liburing-dev" >&2; exit 1; }
+	@$(MAKE) --no-print-directory -C helper UAPI_INCLUDE=$(UAPI_INCLUDE)
+	@if [ -f $(VUSHMCTL_DIR)/Makefile ]; then \
+		$(MAKE) --no-print-directory -C $(VUSHMCTL_DIR) UAPI_INCLUDE=$(UAPI_INCLUDE); \
+	 else echo "userspace: no $(VUSHMCTL_DIR) in this tree: vushmctl not built"; fi
+
+install: install-module install-userspace
+
+# kbuild signs external modules when the kernel has CONFIG_MODULE_SIG_ALL,
+# with the key of the kernel build; distribution headers do not have it (and
+# sign-file only prints SSL errors), so sign only when KDIR has
+# certs/signing_key.pem (a self-built kernel).  Secure Boot hosts: see README.
+INST_SIGN = $(if $(wildcard $(INST_KDIR)/certs/signing_key.pem),,CONFIG_MODULE_SIG_ALL=)
+install-module: install-module-build
+	$(INST_KBUILD) INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=extra $(INST_SIGN) modules_install
+	@if [ -n "$(DESTDIR)" ]; then \
+		echo "depmod -b $(DESTDIR) $(INST_KVER)"; depmod -b $(DESTDIR) $(INST_KVER); \
+	 else echo "depmod $(INST_KVER)"; depmod $(INST_KVER); fi
+
+install-userspace: userspace
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UDEVRULESDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(MODULESLOADDIR) $(DESTDIR)$(DOCDIR)/examples \
+		$(DESTDIR)$(SYSCONFDIR)/vushm
+	$(INSTALL) -m 0755 helper/vushm-helper $(DESTDIR)$(SBINDIR)/vushm-helper
+	$(INSTALL) -m 0644 man/vushm-helper.8 $(DESTDIR)$(MANDIR)/man8/vushm-helper.8
+	@if [ -f $(VUSHMCTL_DIR)/Makefile ]; then \
+		echo "$(INSTALL) -m 0755 $(VUSHMCTL_DIR)/vushmctl $(DESTDIR)$(SBINDIR)/vushmctl"; \
+		$(INSTALL) -m 0755 $(VUSHMCTL_DIR)/vushmctl $(DESTDIR)$(SBINDIR)/vushmctl && \
+		$(INSTALL) -m 0644 man/vushmctl.8 $(DESTDIR)$(MANDIR)/man8/vushmctl.8 || exit 1; \
+	 fi
+	$(INSTALL) -m 0644 packaging/udev/60-vushm.rules $(DESTDIR)$(UDEVRULESDIR)/60-vushm.rules
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+		packaging/systemd/vushm-helper@.service.in > $(DESTDIR)$(UNITDIR)/vushm-helper@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/vushm-helper@.service
+	$(INSTALL) -m 0644 packaging/modules-load.d/vushm.conf $(DESTDIR)$(MODULESLOADDIR)/vushm.conf
+	$(INSTALL) -m 0644 packaging/systemd/helper-example.conf $(DESTDIR)$(DOCDIR)/examples/helper-vm1.conf
+	@if [ -z "$(DESTDIR)" ]; then \
+		if [ -d /run/systemd/system ]; then echo "systemctl daemon-reload"; systemctl daemon-reload; fi; \
+		if [ -S /run/udev/control ]; then echo "udevadm control --reload"; udevadm control --reload; fi; \
+	 fi
+
+# Removes what install put there (a user's /etc/vushm/helper-*.conf stays);
+# with DESTDIR also the depmod indexes once no module is left, and the
+# directories install created, up to DESTDIR.
+INSTALLED_FILES = $(SBINDIR)/vushm-helper $(SBINDIR)/vushmctl $(MANDIR)/man8/vushm-helper.8 \
+	$(MANDIR)/man8/vushmctl.8 $(UDEVRULESDIR)/60-vushm.rules $(UNITDIR)/vushm-helper@.service \
+	$(MODULESLOADDIR)/vushm.conf $(DOCDIR)/examples/helper-vm1.conf
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED_FILES)) $(INST_MODDIR)/extra/kmod/vushm.ko*
+	-@rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/vushm 2>/dev/null
+	@if [ -z "$(DESTDIR)" ]; then \
+		if [ -d $(INST_MODDIR) ]; then echo "depmod $(INST_KVER)"; depmod $(INST_KVER); fi; \
+		if [ -d /run/systemd/system ]; then echo "systemctl daemon-reload"; systemctl daemon-reload; fi; \
+		if [ -S /run/udev/control ]; then echo "udevadm control --reload"; udevadm control --reload; fi; \
+	 else \
+		if [ -d $(INST_MODDIR) ] && [ -z "$$(find $(INST_MODDIR) -name '*.ko*' -print -quit)" ]; then \
+			rm -f $(INST_MODDIR)/modules.*; fi; \
+		for d in $(sort $(dir $(addprefix $(DESTDIR),$(INSTALLED_FILES))) $(INST_MODDIR)/extra/kmod/ \
+			 $(DESTDIR)$(SYSCONFDIR)/vushm/); do \
+			d=$${d%/}; \
+			while [ "$$d" != "$(DESTDIR)" ] && [ "$${d#$(DESTDIR)/}" != "$$d" ] && \
+			      { [ ! -e "$$d" ] || rmdir "$$d" 2>/dev/null; }; do d=$${d%/*}; done; \
+		done; \
+	 fi
+
+# DKMS: the module's sources and dkms.conf in $(DESTDIR)$(DKMSSRCDIR); then
+#   dkms add -m vushm -v $(VERSION) && dkms install -m vushm -v $(VERSION)
+# (use it instead of install-module, not with it).
+DKMS_SRC = Kbuild $(filter-out %.mod.c,$(wildcard kmod/*.[ch])) kmod/Kbuild $(wildcard include/uapi/linux/*.h)
+install-dkms:
+	$(INSTALL) -d $(DESTDIR)$(DKMSSRCDIR)/kmod $(DESTDIR)$(DKMSSRCDIR)/include/uapi/linux
+	for f in $(DKMS_SRC); do $(INSTALL) -m 0644 $$f $(DESTDIR)$(DKMSSRCDIR)/$$f || exit 1; done
+	sed 's|@VERSION@|$(VERSION)|g' packaging/dkms/dkms.conf.in > $(DESTDIR)$(DKMSSRCDIR)/dkms.conf
+	chmod 0644 $(DESTDIR)$(DKMSSRCDIR)/dkms.conf
+
+uninstall-dkms:
+	rm -rf $(DESTDIR)$(DKMSSRCDIR)
+
 # vm-run/vm-shell/demo skip kbuild (a few seconds even when there is nothing
 # to do) when vushm.ko is newer than its sources and built for the VM kernel.
 KSRC := Kbuild $(filter-out %.mod.c,$(wildcard kmod/Kbuild kmod/*.[ch])) \
@@ -88,7 +236,7 @@ tests: ksft-check
 check:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory check-build
-	@$(MAKE) --no-print-directory module tests
+	@$(MAKE) --no-print-directory module tests userspace
 	@$(VMDIR)/vm.sh check
 
 # The quality gate that `make check` runs before the VM: a full rebuild with
@@ -147,9 +295,15 @@ BENCH_OUT := $(CACHE)/vm-out/bench
 bench:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory module
+	@$(MAKE) --no-print-directory -C helper UAPI_INCLUDE=$(UAPI_INCLUDE)
+	@$(MAKE) --no-print-directory -C tests/peers UAPI_INCLUDE=$(UAPI_INCLUDE)
 	@$(MAKE) --no-print-directory -C bench UAPI_INCLUDE=$(UAPI_INCLUDE)
 	@mkdir -p $(BENCH_OUT)
 	@$(VMDIR)/vm.sh run 'bench/vushm_bench $(if $(filter 1,$(BENCH_LONG)),--long) -o $(BENCH_OUT)/results.json'
+	@command -v gnuplot >/dev/null || { echo "bench: installing gnuplot-nox for the plots" >&2; \
+	 DEBIAN_FRONTEND=noninteractive apt-get -q -o Dpkg::Use-Pty=0 install -y --no-install-recommends gnuplot-nox >/dev/null || \
+	 { apt-get -q update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -q -o Dpkg::Use-Pty=0 install -y --no-install-recommends gnuplot-nox >/dev/null; }; }
+	@gnuplot -e "dir='$(BENCH_OUT)'" bench/plot.gp && echo "plots: $(BENCH_OUT)/size.png $(BENCH_OUT)/scale.png"
 
 # clang + ASan/UBSan over helper/proto.c for FUZZ_SECONDS; corpus and any
 # crash reproducer in .cache/fuzz/ (tests/fuzz/Makefile).
@@ -201,4 +355,6 @@ distclean: clean
 	rm -rf $(CACHE)
 
 .PHONY: all deps kdir-check check-build module module-fresh modules_install ksft-check tests check \
+	install install-module install-userspace install-kdir-check install-module-build userspace \
+	uninstall install-dkms uninstall-dkms \
 	vm-run vm-shell demo bench fuzz check-sparse lint clean distclean

@@ -7,8 +7,9 @@
  * kernel paths: P1 (ioctl MAP+UNMAP vs a PROT_NONE arena + MAP_FIXED, the
  * crosvm way), P2 (eager install vs MAP_POPULATE, one and two VMAs), P3
  * (uring_cmd batches vs one ioctl per op), P5 (cost vs live mappings), P6
- * (slab bytes per live mapping).  P4 (vhost-user round trip) needs the
- * helper daemon and is not measured yet.
+ * (slab bytes per live mapping), and P4, the vhost-user round trip a
+ * backend waits on (vu-test-backend -> vushm-helper -> kernel -> REPLY_ACK)
+ * against a bare unix-socket request/reply carrying the same fd.
  *
  * Every figure is ns per op: the median, min and max of BENCH reps, each rep
  * at least min_ms long; the two sides of a ratio run interleaved A B A B.
@@ -21,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,6 +36,8 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
+#include "frontend.h"
+#include "proc.h"
 #include "window.h"
 
 #define KiB		((uint64_t)1024)
@@ -392,6 +396,7 @@ struct result {
 	enum target_kind tk;
 	double target;
 	char unit[16];		/* "x" or "B" */
+	double x;		/* plotted against: bytes (P1) or live maps (P5) */
 };
 
 static struct result results[MAX_RESULTS];
@@ -568,6 +573,7 @@ static void bench_p1(void)
 		snprintf(m, sizeof(m), "MAP+touch+UNMAP %" PRIu64 " KiB vs A",
 			 sz.len / KiB);
 		r = new_result(i ? "P1-size" : "P1", m);
+		r->x = (double)sz.len;
 		if (!i) {
 			r->tk = T_LE;
 			r->target = 0.25;
@@ -708,6 +714,7 @@ static void bench_p5_p6(void)
 		a.fn(a.ctx, P5_SLOTS);	/* page tables of every slot exist */
 		snprintf(m, sizeof(m), "MAP+touch+UNMAP 4 KiB, %" PRIu64 " live, vs A", n);
 		r = new_result("P5-scale", m);
+		r->x = (double)n;
 		pair(r, &a, &b);
 		med[i] = r->a.med;
 		amed[i] = r->b.med;
@@ -726,6 +733,140 @@ static void bench_p5_p6(void)
 	snprintf(r->ratio_note, sizeof(r->ratio_note),
 		 "sequential; vs-A-normalized %.3f",
 		 (med[2] / amed[2]) / (med[0] / amed[0]));
+}
+
+/* ---- P4: the vhost-user round trip ---- */
+
+/* "map=1,2,3" in @line: the numbers after "@key=" into v; how many. */
+static int parse_list(const char *line, const char *key, double *v, int max)
+{
+	char pat[16];
+	const char *p;
+	char *end;
+	int n = 0;
+
+	snprintf(pat, sizeof(pat), " %s=", key);
+	p = strstr(line, pat);
+	if (!p)
+		return 0;
+	p += strlen(pat);
+	while (n < max) {
+		v[n++] = strtod(p, &end);
+		if (*end != ',')
+			break;
+		p = end + 1;
+	}
+	return n;
+}
+
+/*
+ * The whole path a backend waits on: vu-test-backend sends SHMEM_MAP with
+ * NEED_REPLY on its backend channel, vushm-helper validates it, submits the
+ * uring_cmd, the module installs the page, the helper sends the REPLY_ACK;
+ * the backend times sendmsg to ack, per op (tests/peers/backend.c, "rtt").
+ * Baseline C, measured by the same backend process in the same rep: the
+ * same 52-byte message with one fd to a forked echo process, 20 bytes back.
+ * A test frontend in this process plays the VMM (it is idle meanwhile).
+ */
+static void bench_p4(void)
+{
+	char top[PATH_MAX], dir[] = "/tmp/vushm-p4.XXXXXX", be_sock[96],
+	     vm_sock[96], prog[PATH_MAX + 64], helper[PATH_MAX + 64],
+	     name[32], cmd[128];
+	double map[MAX_REPS], unmap[MAX_REPS], floor_v[MAX_REPS];
+	struct vuf_config vcfg;
+	struct proc be, hp;
+	struct vuf *f = NULL;
+	struct result *r;
+	int n, nu, nf, per = cfg.long_mode ? 2000 : 400;
+	ssize_t len;
+	char *slash;
+
+	len = readlink("/proc/self/exe", top, sizeof(top) - 1);
+	if (len <= 0)
+		die("readlink /proc/self/exe: %s", strerror(errno));
+	top[len] = 0;
+	slash = strrchr(top, '/');	/* <top>/bench/vushm_bench */
+	if (slash)
+		*slash = 0;
+	slash = strrchr(top, '/');
+	if (slash)
+		*slash = 0;
+	if (!mkdtemp(dir))
+		die("mkdtemp: %s", strerror(errno));
+	snprintf(be_sock, sizeof(be_sock), "%s/be.sock", dir);
+	snprintf(vm_sock, sizeof(vm_sock), "%s/vm.sock", dir);
+	snprintf(prog, sizeof(prog), "%s/tests/peers/vu-test-backend", top);
+	snprintf(helper, sizeof(helper), "%s/helper/vushm-helper", top);
+	snprintf(name, sizeof(name), "bench-p4-%d", getpid());
+	{
+		char *const bargv[] = { prog, "--socket", be_sock, "--shmem",
+					"0:1M", NULL };
+		char *const hargv[] = { helper, "-q", "--listen", vm_sock,
+					"--backend", be_sock, "--window",
+					"0:1M", "--name", name, NULL };
+
+		if (proc_start(&be, bargv) || proc_expect(&be, "listening", 20000))
+			die("P4: %s did not start", prog);
+		if (proc_start(&hp, hargv) || proc_expect(&hp, "ready", 20000))
+			die("P4: %s did not start", helper);
+	}
+	vuf_config_init(&vcfg, vm_sock);
+	vcfg.connect_ms = 20000;
+	vcfg.timeout_ms = 20000;
+	vcfg.mem_size = 1 << 20;
+	if (vuf_open(&vcfg, &f))
+		die("P4: test frontend could not open a session through the helper");
+	if (proc_cmd(&be, 20000, "wait-channel 20000") ||
+	    strncmp(be.line, "channel", 7))
+		die("P4: no backend channel: %s", be.line);
+	/* warm-up, then the reps */
+	if (proc_cmd(&be, 600000, "rtt 1 50 0 0 0x1000") ||
+	    proc_cmd(&be, 600000, "rtt %d %d 0 0 0x1000", cfg.reps, per) ||
+	    strncmp(be.line, "ok", 2))
+		die("P4: rtt: %s", be.line);
+	n = parse_list(be.line, "map", map, MAX_REPS);
+	nu = parse_list(be.line, "unmap", unmap, MAX_REPS);
+	nf = parse_list(be.line, "floor", floor_v, MAX_REPS);
+	if (n != cfg.reps || nu != n || nf != n)
+		die("P4: bad rtt answer: %s", be.line);
+
+	r = new_result("P4", "vhost-user SHMEM_MAP round trip p50 vs bare");
+	snprintf(r->a_name, sizeof(r->a_name), "backend->helper->kernel->ack");
+	snprintf(r->b_name, sizeof(r->b_name), "unix req/reply + 1 fd");
+	r->a = summarize(map, n);
+	r->b = summarize(floor_v, n);
+	r->ratio = r->a.med / r->b.med;
+	r->tk = T_LE;
+	r->target = 1.5;
+	snprintf(r->ratio_note, sizeof(r->ratio_note), "%d ops/rep, per-op p50",
+		 per);
+	fprintf(stderr, "  %-6s %-44s %10.0f / %10.0f ns/op = %.3f\n", r->id,
+		r->measure, r->a.med, r->b.med, r->ratio);
+	r = new_result("P4-unmap", "vhost-user SHMEM_UNMAP round trip p50 vs bare");
+	snprintf(r->a_name, sizeof(r->a_name), "backend->helper->kernel->ack");
+	snprintf(r->b_name, sizeof(r->b_name), "unix req/reply + 1 fd");
+	r->a = summarize(unmap, n);
+	r->b = summarize(floor_v, n);
+	r->ratio = r->a.med / r->b.med;
+	fprintf(stderr, "  %-6s %-44s %10.0f / %10.0f ns/op = %.3f\n", r->id,
+		r->measure, r->a.med, r->b.med, r->ratio);
+
+	vuf_free(f);
+	proc_kill(&hp);
+	proc_kill(&be);
+	{
+		struct vushm_window_ref ref;
+
+		memset(&ref, 0, sizeof(ref));
+		snprintf(ref.name, sizeof(ref.name), "%s", name);
+		if (ioctl(ctl_fd, VUSHM_DESTROY, &ref))
+			fprintf(stderr, "P4: destroy %s: %s\n", name,
+				strerror(errno));
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
+	if (system(cmd))
+		fprintf(stderr, "P4: could not remove %s\n", dir);
 }
 
 /* ---- diagnostics (one pass each, not part of the reps): the ratios' why ---- */
@@ -951,9 +1092,6 @@ static void print_table(void)
 		printf("%-9s %-46s %26s %26s %9s %8s %s\n", r->id, r->measure,
 		       av, bv, ratio, tgt, status(r));
 	}
-	printf("%-9s %-46s %26s %26s %9s %8s %s\n", "P4",
-	       "vhost-user MAP round trip vs bare socket", "-", "-", "-",
-	       "<= 1.5x", "not measured (needs vushm-helper)");
 	printf("\ndiagnostics (one pass each, not part of the reps; ns per op by phase, faults = minor faults in the touch):\n");
 	for (i = 0; i < ndiags; i++)
 		printf("  %-44s map %10.0f  touch %10.0f  unmap %10.0f  faults %6.1f\n",
@@ -975,6 +1113,37 @@ static void json_stats(FILE *f, const char *key, const char *name,
 		key, name, s->med, s->min, s->max, s->n);
 }
 
+/*
+ * gnuplot input next to the JSON (bench/plot.gp turns it into PNGs):
+ * size.dat "bytes vushm_med min max A_med min max", scale.dat "live ..."
+ */
+static void write_dat(const char *json, const char *file, const char *id0,
+		      const char *id1)
+{
+	char path[PATH_MAX];
+	const char *slash = strrchr(json, '/');
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "%.*s%s", slash ? (int)(slash - json + 1) : 0,
+		 json, file);
+	f = fopen(path, "w");
+	if (!f)
+		die("%s: %s", path, strerror(errno));
+	fprintf(f, "# x vushm_med vushm_min vushm_max base_med base_min base_max (ns/op)\n");
+	for (i = 0; i < nresults; i++) {
+		const struct result *r = &results[i];
+
+		if (strcmp(r->id, id0) && strcmp(r->id, id1))
+			continue;
+		fprintf(f, "%.0f %.1f %.1f %.1f %.1f %.1f %.1f\n", r->x,
+			r->a.med, r->a.min, r->a.max, r->b.med, r->b.min,
+			r->b.max);
+	}
+	if (fclose(f))
+		die("%s: %s", path, strerror(errno));
+}
+
 static void write_json(const char *path)
 {
 	struct utsname u;
@@ -991,6 +1160,8 @@ static void write_json(const char *path)
 		const struct result *r = &results[i];
 
 		fprintf(f, "    {\"id\": \"%s\", \"measure\": \"%s\", ", r->id, r->measure);
+		if (r->x)
+			fprintf(f, "\"x\": %.0f, ", r->x);
 		if (r->a.n) {
 			json_stats(f, "vushm", r->a_name, &r->a);
 			fputs(", ", f);
@@ -1015,7 +1186,7 @@ static void write_json(const char *path)
 			diags[i].what, diags[i].map_ns, diags[i].touch_ns,
 			diags[i].unmap_ns, diags[i].faults,
 			i + 1 < ndiags ? "," : "");
-	fputs("  ],\n  \"not_measured\": [{\"id\": \"P4\", \"why\": \"needs vushm-helper (vhost-user daemon), not written yet\"}]\n}\n", f);
+	fputs("  ]\n}\n", f);
 	if (fclose(f))
 		die("%s: %s", path, strerror(errno));
 }
@@ -1056,9 +1227,12 @@ int main(int argc, char **argv)
 	bench_p2_two_vmas();
 	diagnostics();
 	bench_p5_p6();
+	bench_p4();
 	print_table();
 	if (cfg.json) {
 		write_json(cfg.json);
+		write_dat(cfg.json, "size.dat", "P1", "P1-size");
+		write_dat(cfg.json, "scale.dat", "P5-scale", "P5-scale");
 		printf("results: %s\n", cfg.json);
 	}
 	printf("total %.1f s\n", (double)(now_ns() - t0) / 1e9);

@@ -49,6 +49,7 @@
  *   unmap SHMID SHM_OFFSET LEN                        SHMEM_UNMAP
  *   backend-req REQ [U64]   any backend request, with a u64 payload or none
  *   cycles N SHMID SHM_OFFSET LEN [SEED]
+ *   rtt REPS N SHMID SHM_OFFSET LEN   (bench P4; see cmd_rtt)
  *                       N times: MAP rw (one memfd of LEN bytes, pattern
  *                       SEED, fd_offset 0), then UNMAP, each waiting for
  *                       its ack: "ok N" | "fail V at cycle I map|unmap" |
@@ -90,6 +91,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1544,6 +1546,172 @@ static void cmd_cycles(int argc, char **argv)
 	cycles_next();
 }
 
+/* ---- rtt: the round trip a backend waits for (bench P4) ----------------- */
+
+#define RTT_MAX		100000
+#define RTT_MAX_REPS	64
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t median(uint64_t *v, unsigned int n)
+{
+	qsort(v, n, sizeof(*v), cmp_u64);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* One request on the backend channel, blocking until its REPLY_ACK. */
+static int rtt_call(uint32_t req, const struct vu_mmap *m, int fd)
+{
+	struct vu_ctx ctx = { .proto = conn.proto };
+	uint8_t payload[VU_MMAP_SIZE];
+	static struct rx rx;
+	enum rx_result rr;
+	int ret;
+
+	vu_mmap_encode(m, payload);
+	ret = send_msg(conn.chan, req, vu_hdr_flags(false, true), payload,
+		       sizeof(payload), &fd, fd >= 0);
+	if (ret)
+		return ret;
+	rr = recv_msg(conn.chan, VU_BE_REPLY, &ctx, &rx);
+	rx_close_fds(&rx);
+	if (rr != RX_OK || rx.h.request != req || rx.len != VU_U64_SIZE)
+		return -EPROTO;
+	return get64(rx.payload) ? -EIO : 0;
+}
+
+/* The floor's other end: a process that answers every message. */
+static void rtt_echo(int sock)
+{
+	static struct rx rx;
+	uint8_t ack[VU_U64_SIZE] = { 0 };
+
+	for (;;) {
+		rx.nfds = 0;
+		if (recv_full(sock, rx.hdr, VU_HDR_SIZE + VU_MMAP_SIZE, &rx) <= 0)
+			_exit(0);
+		rx_close_fds(&rx);
+		if (send_msg(sock, VHOST_USER_BACKEND_SHMEM_MAP,
+			     vu_hdr_flags(true, false), ack, sizeof(ack), NULL,
+			     0))
+			_exit(1);
+	}
+}
+
+/*
+ * rtt REPS N SHMID SHM_OFFSET LEN: REPS times, N SHMEM_MAPs (NEED_REPLY,
+ * one memfd of LEN bytes), each timed from its sendmsg to its REPLY_ACK and
+ * each followed by its timed UNMAP, then N round trips of the protocol
+ * floor: the same 52 bytes and one fd to a forked echo process over a
+ * socketpair, 20 bytes back.  Prints the median ns of each rep:
+ *   ok map=M1,M2,... unmap=U1,... floor=F1,...
+ * Blocking: the front-end channel is not served meanwhile (the VMM is
+ * idle while the bench runs).
+ */
+static void cmd_rtt(int argc, char **argv)
+{
+	static uint64_t map_ns[RTT_MAX], unmap_ns[RTT_MAX], floor_ns[RTT_MAX];
+	static char line[3 * RTT_MAX_REPS * 24 + 64];
+	uint64_t med[3][RTT_MAX_REPS];
+	uint32_t reps, n, r, i;
+	struct vu_mmap m;
+	int sv[2], fd, ret = 0;
+	size_t len = 0;
+	pid_t pid;
+
+	if (argc != 6 || parse_u32(argv[1], &reps) || !reps ||
+	    reps > RTT_MAX_REPS || parse_u32(argv[2], &n) || !n ||
+	    n > RTT_MAX || parse_mmap(argv + 3, false, &m)) {
+		out("error usage: rtt REPS(1-%d) N(1-%d) SHMID SHM_OFFSET LEN",
+		    RTT_MAX_REPS, RTT_MAX);
+		return;
+	}
+	if (!need_channel())
+		return;
+	if (!negotiated(VHOST_USER_PROTOCOL_F_REPLY_ACK)) {
+		out("error rtt needs REPLY_ACK");
+		return;
+	}
+	fd = make_memfd(m.len, 1);
+	if (fd < 0) {
+		out("error memfd: %s", strerror(-fd));
+		return;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+		close(fd);
+		out("error socketpair: %s", strerror(errno));
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		rtt_echo(sv[1]);
+	}
+	close(sv[1]);
+	m.flags = VU_MMAP_F_RW;
+	for (r = 0; r < reps && !ret && pid > 0; r++) {
+		for (i = 0; i < n && !ret; i++) {
+			uint64_t t0 = now_ns(), t1;
+
+			ret = rtt_call(VHOST_USER_BACKEND_SHMEM_MAP, &m, fd);
+			t1 = now_ns();
+			if (!ret)
+				ret = rtt_call(VHOST_USER_BACKEND_SHMEM_UNMAP,
+					       &m, -1);
+			map_ns[i] = t1 - t0;
+			unmap_ns[i] = now_ns() - t1;
+		}
+		for (i = 0; i < n && !ret; i++) {
+			uint8_t payload[VU_MMAP_SIZE] = { 0 };
+			static struct rx rx;
+			uint64_t t0 = now_ns();
+
+			ret = send_msg(sv[0], VHOST_USER_BACKEND_SHMEM_MAP,
+				       vu_hdr_flags(false, true), payload,
+				       sizeof(payload), &fd, 1);
+			rx.nfds = 0;
+			if (!ret && recv_full(sv[0], rx.hdr,
+					      VU_HDR_SIZE + VU_U64_SIZE, &rx) <= 0)
+				ret = -EPIPE;
+			floor_ns[i] = now_ns() - t0;
+		}
+		med[0][r] = median(map_ns, n);
+		med[1][r] = median(unmap_ns, n);
+		med[2][r] = median(floor_ns, n);
+	}
+	close(sv[0]);
+	close(fd);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	if (pid < 0 || ret) {
+		out("fail %s", pid < 0 ? strerror(errno) : strerror(-ret));
+		return;
+	}
+	for (i = 0; i < 3; i++) {
+		static const char *const names[] = { "map", "unmap", "floor" };
+
+		len += snprintf(line + len, sizeof(line) - len, " %s=",
+				names[i]);
+		for (r = 0; r < reps; r++)
+			len += snprintf(line + len, sizeof(line) - len,
+					"%s%" PRIu64, r ? "," : "", med[i][r]);
+	}
+	out("ok%s", line);
+}
+
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -1698,6 +1866,7 @@ static const struct {
 	{ "raw", cmd_raw },
 	{ "backend-req", cmd_backend_req },
 	{ "cycles", cmd_cycles },
+	{ "rtt", cmd_rtt },
 	{ "status", cmd_simple },
 	{ "drop", cmd_simple },
 	{ "quit", cmd_simple },
