@@ -47,6 +47,12 @@ static void reset_windows(struct vu_helper *h, const char *why)
 				     vu_ud(&h->win[i], VU_UD_RESET));
 		h->resets++;
 	}
+	/* Submitted now, not with the loop's next batch: a uring_cmd runs
+	 * inline at submission, so once this returns the windows are empty
+	 * (what the log line says, and what anything forwarded after this
+	 * point may rely on).  Only the CQEs come later.
+	 */
+	io_uring_submit(&h->ring);
 	if (h->nwin)
 		info("windows reset: %s", why);
 }
@@ -713,6 +719,51 @@ static void handle_vmmbe(struct vu_session *s)
 	send_msg(s, &s->bech, &hdr, payload, fds, nfds);
 }
 
+/* ---- recording ---------------------------------------------------------------- */
+
+/*
+ * VUSHM_HELPER_RECORD=DIR: every message received is also written to
+ * DIR/<session>-<seq>.msg in the input format of tests/fuzz/proto_fuzz
+ * (byte 0: direction and connection state, byte 1: fds received, then the
+ * header and payload as they came), so that a real session becomes fuzz
+ * seeds and a reproducer.  Debugging aid: it costs a file per message.
+ */
+static void record_msg(struct vu_session *s, const struct vu_chan *c)
+{
+	static const char *dir;
+	static bool checked;
+	static unsigned long seq;
+	const struct vu_ctx *ctx;
+	char path[4096];
+	uint8_t sel;
+	FILE *f;
+
+	if (!checked) {
+		dir = getenv("VUSHM_HELPER_RECORD");
+		checked = true;
+	}
+	if (!dir || !*dir)
+		return;
+	ctx = c == &s->vmm || c == &s->vmmbe ? &s->vmm_ctx : &s->be_ctx;
+	sel = (uint8_t)c->dir |
+	      (ctx->proto & PF(XEN_MMAP) ? 4 : 0) |
+	      (ctx->proto & PF(LOG_SHMFD) ? 8 : 0) |
+	      (ctx->proto & PF(REPLY_ACK) ? 16 : 0) |
+	      (ctx->postcopy ? 32 : 0) | (s->h->o.compat21 ? 64 : 0);
+	snprintf(path, sizeof(path), "%s/%d-%lu-%06lu.msg", dir, (int)getpid(),
+		 s->id, ++seq);
+	f = fopen(path, "we");
+	if (!f) {
+		warn("VUSHM_HELPER_RECORD: %s: %s", path, strerror(errno));
+		return;
+	}
+	fputc(sel, f);
+	fputc((int)c->rx_nfds, f);
+	fwrite(c->rx_buf, 1, VU_HDR_SIZE + c->rx_hdr.size, f);
+	if (fclose(f))
+		warn("VUSHM_HELPER_RECORD: %s: %s", path, strerror(errno));
+}
+
 /* ---- events -------------------------------------------------------------------- */
 
 static void recv_done(struct vu_chan *c, int res, unsigned int flags)
@@ -755,6 +806,7 @@ static void recv_done(struct vu_chan *c, int res, unsigned int flags)
 	case VU_RX_MSG:
 		break;
 	}
+	record_msg(s, c);
 	if (c == &s->vmm)
 		handle_vmm(s);
 	else if (c == &s->be)

@@ -57,6 +57,57 @@ static size_t mem_table(uint8_t *b, unsigned int n, size_t rsz)
 	return 8 + n * rsz;
 }
 
+/*
+ * Seeds recorded from real sessions (VUSHM_HELPER_RECORD, see
+ * Documentation/vushm-helper.rst): "NAME HEX" lines, '#' comments.
+ */
+static int recorded(const char *path)
+{
+	static char line[2 * (VU_HDR_SIZE + VU_MAX_PAYLOAD) + 256];
+	static uint8_t bin[VU_HDR_SIZE + VU_MAX_PAYLOAD + 2];
+	char name[64], out[512];
+	unsigned int x;
+	size_t n, i;
+	FILE *f = fopen(path, "r"), *o;
+
+	if (!f) {
+		perror(path);
+		return 1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *hex;
+
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		hex = strchr(line, ' ');
+		if (!hex || hex - line >= (long)sizeof(name))
+			goto bad;
+		memcpy(name, line, hex - line);
+		name[hex - line] = 0;
+		hex++;
+		for (n = 0; hex[2 * n] && hex[2 * n] != '\n'; n++) {
+			if (n == sizeof(bin) || sscanf(hex + 2 * n, "%2x", &x) != 1)
+				goto bad;
+			bin[n] = (uint8_t)x;
+		}
+		snprintf(out, sizeof(out), "%s/%s", dir, name);
+		o = fopen(out, "w");
+		if (!o || fwrite(bin, 1, n, o) != n || fclose(o)) {
+			perror(out);
+			fclose(f);
+			return 1;
+		}
+		for (i = 0; i < n; i++)
+			bin[i] = 0;
+	}
+	fclose(f);
+	return 0;
+bad:
+	fprintf(stderr, "%s: bad line: %.60s\n", path, line);
+	fclose(f);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	const uint32_t rq = vu_hdr_flags(false, false);
@@ -69,11 +120,13 @@ int main(int argc, char **argv)
 			     .flags = VU_MMAP_F_RW };
 	size_t len;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s DIR\n", argv[0]);
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: %s DIR [RECORDED]\n", argv[0]);
 		return 2;
 	}
 	dir = argv[1];
+	if (argc == 3 && recorded(argv[2]))
+		return 1;
 
 	/* feature negotiation */
 	seed("get_features", VU_FE_REQUEST, 0, VHOST_USER_GET_FEATURES, rq, NULL, 0);

@@ -216,7 +216,7 @@ TEST_F_TIMEOUT(qh, backend_crash_then_reconnect, TEST_TIMEOUT_S)
 	ASSERT_EQ(0, bar_check(self, 0, 0x8000, 5, 0));
 
 	proc_kill(&st->be);
-	ASSERT_TRUE(proc_stderr_wait(&st->hp, "closing the session",
+	ASSERT_TRUE(proc_stderr_wait(&st->hp, "windows reset: session closed",
 				     STACK_TIMEOUT_MS))
 		TH_LOG("%s", stack_why(st, "helper did not notice"));
 	EXPECT_TRUE(bar_zero(self, 0, 0x8000))

@@ -166,6 +166,63 @@ bool proc_stderr_wait(struct proc *p, const char *needle, int timeout_ms)
 	return true;
 }
 
+static unsigned int count(const char *hay, const char *needle)
+{
+	unsigned int n = 0;
+
+	while ((hay = strstr(hay, needle))) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+bool proc_stderr_wait_n(struct proc *p, const char *needle, unsigned int n,
+			int timeout_ms)
+{
+	static char buf[1 << 20];
+	long long end = proc_now_ms() + timeout_ms;
+
+	while (count(proc_stderr(p, buf, sizeof(buf)), needle) < n) {
+		if (proc_now_ms() > end)
+			return false;
+		usleep(20000);
+	}
+	return true;
+}
+
+static bool line_with(const char *hay, const char *a, const char *b)
+{
+	const char *l = hay, *nl;
+
+	for (; *l; l = nl + 1) {
+		const char *x = strstr(l, a), *y = strstr(l, b);
+
+		nl = strchr(l, '\n');
+		if (!nl)
+			nl = l + strlen(l) - 1;
+		if (x && y && x < nl + 1 && y < nl + 1)
+			return true;
+		if (!nl[1])
+			break;
+	}
+	return false;
+}
+
+bool proc_stderr_line(struct proc *p, const char *a, const char *b,
+		      int timeout_ms)
+{
+	static char buf[1 << 20];
+	long long end = proc_now_ms() + timeout_ms;
+
+	while (!line_with(proc_stderr(p, buf, sizeof(buf)), a, b)) {
+		if (proc_now_ms() > end)
+			return false;
+		usleep(20000);
+	}
+	return true;
+}
+
 int proc_nfds(pid_t pid)
 {
 	char path[64];

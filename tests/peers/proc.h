@@ -43,6 +43,12 @@ const char *proc_stderr(struct proc *p, char *buf, size_t len);
 bool proc_stderr_has(struct proc *p, const char *needle);
 /* Waits up to @timeout_ms for @needle to appear in its stderr. */
 bool proc_stderr_wait(struct proc *p, const char *needle, int timeout_ms);
+/* Waits up to @timeout_ms for @needle to appear @n times in its stderr. */
+bool proc_stderr_wait_n(struct proc *p, const char *needle, unsigned int n,
+			int timeout_ms);
+/* Waits up to @timeout_ms for one stderr line holding both @a and @b. */
+bool proc_stderr_line(struct proc *p, const char *a, const char *b,
+		      int timeout_ms);
 /* Number of open fds of the process (from /proc/PID/fd), or -errno. */
 int proc_nfds(pid_t pid);
 bool proc_alive(struct proc *p);
