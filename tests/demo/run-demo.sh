@@ -20,7 +20,13 @@ if [ ! -e /dev/vushm/control ]; then
 fi
 
 echo "== vushm demo: kernel $(uname -r), module: $(grep '^vushm ' /proc/modules | cut -d' ' -f1-2) bytes"
+echo "== part 1: the window, driven directly (a process and QEMU see MAP/UNMAP)"
 "$demo"
 rc=$?
+echo
+echo "== part 2: the vhost-user path (backend -> vushm-helper -> kernel -> QEMU's BAR)"
+"$here/helper-demo"
+rc2=$?
+[ "$rc" = 0 ] && rc=$rc2
 echo "== vushm demo: exit status $rc"
 exit $rc
