@@ -29,7 +29,7 @@ CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-6.1/scripts/checkpatc
 			$(CACHE)/linux-src/scripts/checkpatch.pl))
 UAPI_INCLUDE := -I$(CURDIR)/include
 # Test directories built by `make tests` (each only if it has a Makefile).
-TEST_DIRS ?= helper tests/peers tests/selftests tests/qemu tests/demo tests/helper bench
+TEST_DIRS ?= helper tests/peers tests/selftests tests/qemu tests/demo tests/helper bench tools/vushmctl
 VM_TIMEOUT ?= 600
 export VM_TIMEOUT
 

@@ -16,7 +16,9 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/mount.h>
+#include <linux/pid.h>
 #include <linux/pseudo_fs.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -38,10 +40,44 @@ static unsigned long long max_window_size = VUSHM_DEFAULT_MAX_WINDOW_SIZE;
 module_param(max_window_size, ullong, 0644);
 MODULE_PARM_DESC(max_window_size, "Largest window in bytes (default 1 TiB)");
 
-/* The registry of windows by name; outermost lock (see vushm.h). */
-static DEFINE_MUTEX(vushm_windows_lock);
-static LIST_HEAD(vushm_windows);
+/*
+ * The registry of windows by name, in creation order; outermost lock (see
+ * vushm.h).  vushm_windows_gen changes with every create and destroy (netlink
+ * dumps report a change with NLM_F_DUMP_INTR); never 0.
+ */
+DEFINE_MUTEX(vushm_windows_lock);
+LIST_HEAD(vushm_windows);
+u32 vushm_windows_gen = 1;
 static unsigned int vushm_nr_windows;
+static u64 vushm_next_id;
+
+/* The errnos Documentation/vushm.rst lists for MAP, UNMAP and RESET. */
+const int vushm_failure_errnos[VUSHM_NR_FAILURES] = {
+	EINVAL, EBADF, EOPNOTSUPP, EACCES, EPERM, ERANGE, ENXIO, EEXIST,
+	ENOSPC, ENOMEM, ENODEV, ENOENT,
+	0,	/* anything else */
+};
+
+/* Count a failed MAP, UNMAP or RESET of @w; returns @err. */
+int vushm_count_failure(struct vushm_window *w, int err)
+{
+	int i;
+
+	if (err >= 0)
+		return err;
+	for (i = 0; i < VUSHM_NR_FAILURES - 1; i++)
+		if (vushm_failure_errnos[i] == -err)
+			break;
+	atomic64_inc(&w->failures[i]);
+	return err;
+}
+
+static void vushm_windows_changed(void)
+{
+	lockdep_assert_held(&vushm_windows_lock);
+	if (!++vushm_windows_gen)
+		vushm_windows_gen = 1;
+}
 
 static DEFINE_IDA(vushm_minors);
 static dev_t vushm_devt;
@@ -243,6 +279,7 @@ static void vushm_window_release(struct device *dev)
 	struct vushm_window *w = to_window(dev);
 
 	WARN_ON(w->nr_mappings);
+	put_pid(w->ctl_pid);
 	if (w->scratch)
 		put_page(w->scratch);
 	iput(w->inode);
@@ -272,7 +309,7 @@ static bool vushm_name_valid(const char *name)
 	return true;
 }
 
-static struct vushm_window *vushm_find_window(const char *name)
+struct vushm_window *vushm_find_window(const char *name)
 {
 	struct vushm_window *w;
 
@@ -302,6 +339,8 @@ static int vushm_ctl_install(struct vushm_window *w)
 	}
 	mutex_lock(&w->lock);
 	w->has_controller = true;
+	put_pid(w->ctl_pid);
+	w->ctl_pid = get_pid(task_tgid(current));
 	mutex_unlock(&w->lock);
 	fd_install(fd, file);
 	return fd;
@@ -314,10 +353,12 @@ static void vushm_window_destroy_locked(struct vushm_window *w)
 	mutex_lock(&w->lock);
 	vushm_reset_locked(w);
 	WRITE_ONCE(w->dead, true);
+	vushm_nl_notify(w, VUSHM_CMD_WINDOW_DESTROY_NTF, NULL);
 	mutex_unlock(&w->lock);
 	/* Hole PTEs of a SIGBUS window stay zero-page PTEs: nothing to zap. */
 	list_del(&w->node);
 	vushm_nr_windows--;
+	vushm_windows_changed();
 	cdev_device_del(&w->cdev, &w->dev);
 	put_device(&w->dev);
 	module_put(THIS_MODULE);
@@ -378,6 +419,7 @@ static int vushm_create(const struct vushm_create *c)
 	mutex_init(&w->lock);
 	init_rwsem(&w->fault_sem);
 	w->mappings = RB_ROOT_CACHED;
+	w->map_gen = 1;
 	INIT_LIST_HEAD(&w->node);
 	spin_lock_init(&w->vmas_lock);
 	INIT_LIST_HEAD(&w->vmas);
@@ -417,13 +459,20 @@ static int vushm_create(const struct vushm_create *c)
 	ret = cdev_device_add(&w->cdev, &w->dev);
 	if (ret)
 		goto out_unlock;
+	w->id = ++vushm_next_id;
 	list_add_tail(&w->node, &vushm_windows);
 	vushm_nr_windows++;
+	vushm_windows_changed();
 	__module_get(THIS_MODULE);	/* rmmod waits for every destroy */
 
 	fd = vushm_ctl_install(w);
-	if (fd < 0)
+	if (fd < 0) {
 		vushm_window_destroy_locked(w);
+	} else {
+		mutex_lock(&w->lock);
+		vushm_nl_notify(w, VUSHM_CMD_WINDOW_CREATE_NTF, NULL);
+		mutex_unlock(&w->lock);
+	}
 	mutex_unlock(&vushm_windows_lock);
 	return fd;
 
@@ -462,6 +511,11 @@ static int vushm_attach(const struct vushm_window_ref *r)
 		ret = -EBUSY;
 	else
 		ret = vushm_ctl_install(w);
+	if (ret >= 0) {
+		mutex_lock(&w->lock);
+		vushm_nl_notify(w, VUSHM_CMD_WINDOW_ATTACH_NTF, NULL);
+		mutex_unlock(&w->lock);
+	}
 	mutex_unlock(&vushm_windows_lock);
 	return ret;
 }
@@ -548,14 +602,16 @@ static int vushm_ctl_release(struct inode *inode, struct file *file)
 	struct vushm_window *w = file->private_data;
 
 	mutex_lock(&vushm_windows_lock);
-	if (!w->dead && (w->create_flags & VUSHM_CREATE_EPHEMERAL)) {
+	mutex_lock(&w->lock);
+	vushm_reset_locked(w);
+	w->has_controller = false;
+	put_pid(w->ctl_pid);
+	w->ctl_pid = NULL;
+	if (!w->dead)
+		vushm_nl_notify(w, VUSHM_CMD_CONTROLLER_CLOSE_NTF, NULL);
+	mutex_unlock(&w->lock);
+	if (!w->dead && (w->create_flags & VUSHM_CREATE_EPHEMERAL))
 		vushm_window_destroy_locked(w);
-	} else {
-		mutex_lock(&w->lock);
-		vushm_reset_locked(w);
-		w->has_controller = false;
-		mutex_unlock(&w->lock);
-	}
 	mutex_unlock(&vushm_windows_lock);
 	put_device(&w->dev);
 	return 0;
@@ -597,12 +653,17 @@ static int __init vushm_init(void)
 		ret = PTR_ERR(vushm_class);
 		goto out_chrdev;
 	}
-	ret = misc_register(&vushm_control_dev);
+	ret = vushm_nl_init();
 	if (ret)
 		goto out_class;
+	ret = misc_register(&vushm_control_dev);
+	if (ret)
+		goto out_nl;
 	pr_info("loaded, API %d\n", VUSHM_API_VERSION);
 	return 0;
 
+out_nl:
+	vushm_nl_exit();
 out_class:
 	class_destroy(vushm_class);
 out_chrdev:
@@ -616,6 +677,7 @@ static void __exit vushm_exit(void)
 {
 	/* Every window holds a module reference: none is left here. */
 	misc_deregister(&vushm_control_dev);
+	vushm_nl_exit();
 	class_destroy(vushm_class);
 	unregister_chrdev_region(vushm_devt, VUSHM_MAX_MINORS);
 	kern_unmount(vushm_mnt);

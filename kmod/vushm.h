@@ -18,6 +18,12 @@
  * window->vmas_lock (spinlock) nests inside all of these and is never held
  * across anything that sleeps.
  *
+ * Netlink (netlink.c): events are built (GFP_KERNEL) and multicast with
+ * vushm_windows_lock and/or window->lock held, never under fault_sem,
+ * mmap_lock or vmas_lock; netlink's own locks nest inside ours and never
+ * call back into vushm.  Requests and dumps take vushm_windows_lock, then
+ * window->lock, like the control commands.
+ *
  * Faults run with mmap_lock held, so they never take window->lock; a MAP
  * holds window->lock while it takes other processes' mmap_lock, so it never
  * holds fault_sem then.
@@ -55,6 +61,9 @@ struct vushm_vma {
 	struct vushm_window *w;
 };
 
+/* Failures of MAP, UNMAP and RESET by errno: vushm_failure_errnos[]. */
+#define VUSHM_NR_FAILURES	13
+
 struct vushm_stats {
 	u64 maps;
 	u64 unmaps;
@@ -66,6 +75,7 @@ struct vushm_window {
 	struct device dev;		/* holds the window; release frees it */
 	struct cdev cdev;
 	struct list_head node;		/* in vushm_windows, under vushm_windows_lock */
+	u64 id;				/* creation order, never reused */
 	char name[VUSHM_NAME_MAX];
 	u64 size;
 	u32 shmid;
@@ -82,12 +92,14 @@ struct vushm_window {
 
 	struct mutex lock;		/* MAP, UNMAP, RESET, controller, stats */
 	bool has_controller;		/* under lock */
+	struct pid *ctl_pid;		/* under lock: tgid that holds the controller */
 	bool dead;			/* set under lock and vushm_windows_lock */
 
 	struct rw_semaphore fault_sem;
 	struct rb_root_cached mappings;	/* under fault_sem (write also needs lock) */
 	u32 nr_mappings;		/* written under fault_sem for write */
 	u64 mapped_bytes;		/* ditto */
+	u32 map_gen;			/* ditto; bumped by every index change */
 
 	struct vushm_stats stats;	/* under lock */
 
@@ -98,6 +110,7 @@ struct vushm_window {
 	atomic64_t faults;
 	atomic64_t hole_faults;
 	atomic64_t ro_denied;
+	atomic64_t failures[VUSHM_NR_FAILURES];
 };
 
 static inline struct address_space *vushm_mapping(struct vushm_window *w)
@@ -107,6 +120,12 @@ static inline struct address_space *vushm_mapping(struct vushm_window *w)
 
 /* main.c */
 extern unsigned int vushm_max_mappings;
+extern struct mutex vushm_windows_lock;
+extern struct list_head vushm_windows;
+extern u32 vushm_windows_gen;
+extern const int vushm_failure_errnos[VUSHM_NR_FAILURES];
+struct vushm_window *vushm_find_window(const char *name);
+int vushm_count_failure(struct vushm_window *w, int err);
 struct vushm_window *vushm_window_get_by_inode(struct inode *inode);
 void vushm_fill_info(struct vushm_info *info, struct vushm_window *w);
 
@@ -116,6 +135,12 @@ int vushm_do_map(struct vushm_window *w, const struct vushm_map *arg);
 int vushm_do_unmap(struct vushm_window *w, const struct vushm_unmap *arg);
 int vushm_do_reset(struct vushm_window *w);
 void vushm_reset_locked(struct vushm_window *w);
+
+/* netlink.c */
+int vushm_nl_init(void);
+void vushm_nl_exit(void);
+void vushm_nl_notify(struct vushm_window *w, u8 cmd,
+		     const struct vushm_mapping *m);
 
 /* cmd.c */
 long vushm_ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg);

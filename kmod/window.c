@@ -276,6 +276,7 @@ static void vushm_index_remove(struct vushm_window *w, struct vushm_mapping *m)
 {
 	lockdep_assert_held_write(&w->fault_sem);
 	interval_tree_remove(&m->it, &w->mappings);
+	w->map_gen++;
 	w->nr_mappings--;
 	w->mapped_bytes -= (m->it.last - m->it.start + 1) << PAGE_SHIFT;
 }
@@ -489,7 +490,7 @@ static int vushm_check_file(struct file *file, const struct vushm_map *arg)
 	return ret;
 }
 
-int vushm_do_map(struct vushm_window *w, const struct vushm_map *arg)
+static int vushm_map_core(struct vushm_window *w, const struct vushm_map *arg)
 {
 	struct vushm_mapping *m;
 	struct file *file;
@@ -535,6 +536,7 @@ int vushm_do_map(struct vushm_window *w, const struct vushm_map *arg)
 
 	down_write(&w->fault_sem);
 	interval_tree_insert(&m->it, &w->mappings);
+	w->map_gen++;
 	w->nr_mappings++;
 	w->mapped_bytes += arg->len;
 	/* Hole pages that processes touched before (zero page, scratch). */
@@ -543,6 +545,7 @@ int vushm_do_map(struct vushm_window *w, const struct vushm_map *arg)
 
 	vushm_install(w, m);
 	w->stats.maps++;
+	vushm_nl_notify(w, VUSHM_CMD_MAP_NTF, m);
 	mutex_unlock(&w->lock);
 	return 0;
 
@@ -558,7 +561,13 @@ out_fput:
 	return ret;
 }
 
-int vushm_do_unmap(struct vushm_window *w, const struct vushm_unmap *arg)
+int vushm_do_map(struct vushm_window *w, const struct vushm_map *arg)
+{
+	return vushm_count_failure(w, vushm_map_core(w, arg));
+}
+
+static int vushm_unmap_core(struct vushm_window *w,
+			    const struct vushm_unmap *arg)
 {
 	struct vushm_mapping *m;
 	pgoff_t first, last;
@@ -588,10 +597,16 @@ int vushm_do_unmap(struct vushm_window *w, const struct vushm_unmap *arg)
 	unmap_mapping_range(vushm_mapping(w), arg->shm_offset, arg->len, 1);
 	up_write(&w->fault_sem);
 	w->stats.unmaps++;
+	vushm_nl_notify(w, VUSHM_CMD_UNMAP_NTF, m);
 	mutex_unlock(&w->lock);
 
 	vushm_mapping_free(m);
 	return 0;
+}
+
+int vushm_do_unmap(struct vushm_window *w, const struct vushm_unmap *arg)
+{
+	return vushm_count_failure(w, vushm_unmap_core(w, arg));
 }
 
 /* Remove every mapping; window->lock held. */
@@ -621,10 +636,12 @@ int vushm_do_reset(struct vushm_window *w)
 	int ret = 0;
 
 	mutex_lock(&w->lock);
-	if (w->dead)
+	if (w->dead) {
 		ret = -ENODEV;
-	else
+	} else {
 		vushm_reset_locked(w);
+		vushm_nl_notify(w, VUSHM_CMD_RESET_NTF, NULL);
+	}
 	mutex_unlock(&w->lock);
-	return ret;
+	return vushm_count_failure(w, ret);
 }

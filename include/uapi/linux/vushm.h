@@ -169,4 +169,183 @@ struct vushm_unmap {
 #define VUSHM_UNMAP	_IOW(VUSHM_IOC_MAGIC, 0x11, struct vushm_unmap)
 #define VUSHM_RESET	_IO(VUSHM_IOC_MAGIC, 0x12)
 
+/*
+ * Generic netlink family VUSHM_GENL_NAME (Documentation/vushm.rst,
+ * "Netlink"; Documentation/netlink/specs/vushm.yaml).  Windows are global:
+ * the family exists in the initial network namespace only.
+ *
+ * Requests carry attributes of enum vushm_a_window.  Replies and events
+ * are messages of the same set: one window, with, in VUSHM_A_WINDOW_STATS
+ * and VUSHM_A_WINDOW_MAPPING, attributes of enum vushm_a_stats and enum
+ * vushm_a_mapping.
+ */
+#define VUSHM_GENL_NAME		"vushm"
+#define VUSHM_GENL_VERSION	1
+/* Multicast group of the *_NTF events; joining needs CAP_NET_ADMIN. */
+#define VUSHM_GENL_MCGRP_EVENTS	"events"
+
+/**
+ * enum vushm_cmd - generic netlink commands and events
+ * @VUSHM_CMD_UNSPEC:		unused.
+ * @VUSHM_CMD_WINDOW_GET:	do: the window named by VUSHM_A_WINDOW_NAME;
+ *				dump: every window the caller may see.
+ * @VUSHM_CMD_MAPPING_GET:	dump only: the mappings of the window named by
+ *				VUSHM_A_WINDOW_NAME, one per message, by
+ *				increasing offset.
+ * @VUSHM_CMD_WINDOW_CREATE_NTF:	event: a window was created.
+ * @VUSHM_CMD_WINDOW_DESTROY_NTF:	event: a window was destroyed.
+ * @VUSHM_CMD_WINDOW_ATTACH_NTF:	event: a controller attached.
+ * @VUSHM_CMD_CONTROLLER_CLOSE_NTF:	event: the controller was closed and
+ *				every mapping removed.
+ * @VUSHM_CMD_MAP_NTF:		event: a mapping was added.
+ * @VUSHM_CMD_UNMAP_NTF:	event: a mapping was removed by UNMAP.
+ * @VUSHM_CMD_RESET_NTF:	event: RESET removed every mapping.
+ * @__VUSHM_CMD_MAX:		one above the last command.
+ */
+enum vushm_cmd {
+	VUSHM_CMD_UNSPEC,
+	VUSHM_CMD_WINDOW_GET,
+	VUSHM_CMD_MAPPING_GET,
+	VUSHM_CMD_WINDOW_CREATE_NTF,
+	VUSHM_CMD_WINDOW_DESTROY_NTF,
+	VUSHM_CMD_WINDOW_ATTACH_NTF,
+	VUSHM_CMD_CONTROLLER_CLOSE_NTF,
+	VUSHM_CMD_MAP_NTF,
+	VUSHM_CMD_UNMAP_NTF,
+	VUSHM_CMD_RESET_NTF,
+
+	__VUSHM_CMD_MAX
+};
+
+#define VUSHM_CMD_MAX (__VUSHM_CMD_MAX - 1)
+
+/**
+ * enum vushm_a_window - attributes of a window message
+ * @VUSHM_A_WINDOW_UNSPEC:	unused.
+ * @VUSHM_A_WINDOW_PAD:		padding for 64-bit attributes.
+ * @VUSHM_A_WINDOW_NAME:	string, the window name (requests: required).
+ * @VUSHM_A_WINDOW_SIZE:	u64, bytes.
+ * @VUSHM_A_WINDOW_SHMID:	u32.
+ * @VUSHM_A_WINDOW_HOLE_POLICY:	u32, VUSHM_HOLE_*.
+ * @VUSHM_A_WINDOW_UID:		u32, owner of the node, in the caller's user
+ *				namespace (events: the initial one).
+ * @VUSHM_A_WINDOW_GID:		u32, group of the node, likewise.
+ * @VUSHM_A_WINDOW_MODE:	u32, permission bits of the node.
+ * @VUSHM_A_WINDOW_CONTROLLER_PID: u32, process (tgid) that created or
+ *				attached the controller fd, in the caller's pid
+ *				namespace (events: the initial one); absent
+ *				when the window has no controller.
+ * @VUSHM_A_WINDOW_NR_VMAS:	u32, VMAs mapping the window node.
+ * @VUSHM_A_WINDOW_NR_MAPPINGS:	u32, live mappings.
+ * @VUSHM_A_WINDOW_MAPPED_BYTES: u64, bytes covered by mappings.
+ * @VUSHM_A_WINDOW_EPHEMERAL:	flag, created with VUSHM_CREATE_EPHEMERAL.
+ * @VUSHM_A_WINDOW_STATS:	nest, enum vushm_a_stats.
+ * @VUSHM_A_WINDOW_MAPPING:	nest, enum vushm_a_mapping: in MAPPING_GET
+ *				replies and in MAP and UNMAP events.
+ * @__VUSHM_A_WINDOW_MAX:	one above the last attribute.
+ */
+enum vushm_a_window {
+	VUSHM_A_WINDOW_UNSPEC,
+	VUSHM_A_WINDOW_PAD,
+	VUSHM_A_WINDOW_NAME,
+	VUSHM_A_WINDOW_SIZE,
+	VUSHM_A_WINDOW_SHMID,
+	VUSHM_A_WINDOW_HOLE_POLICY,
+	VUSHM_A_WINDOW_UID,
+	VUSHM_A_WINDOW_GID,
+	VUSHM_A_WINDOW_MODE,
+	VUSHM_A_WINDOW_CONTROLLER_PID,
+	VUSHM_A_WINDOW_NR_VMAS,
+	VUSHM_A_WINDOW_NR_MAPPINGS,
+	VUSHM_A_WINDOW_MAPPED_BYTES,
+	VUSHM_A_WINDOW_EPHEMERAL,
+	VUSHM_A_WINDOW_STATS,
+	VUSHM_A_WINDOW_MAPPING,
+
+	__VUSHM_A_WINDOW_MAX
+};
+
+#define VUSHM_A_WINDOW_MAX (__VUSHM_A_WINDOW_MAX - 1)
+
+/**
+ * enum vushm_a_stats - counters of a window since its creation
+ * @VUSHM_A_STATS_UNSPEC:	unused.
+ * @VUSHM_A_STATS_PAD:		padding for 64-bit attributes.
+ * @VUSHM_A_STATS_MAPS:		u64, successful MAPs.
+ * @VUSHM_A_STATS_UNMAPS:	u64, mappings removed (UNMAP, RESET, close).
+ * @VUSHM_A_STATS_MAP_ERRORS:	u64, MAPs that failed after validation.
+ * @VUSHM_A_STATS_PAGES_INSTALLED: u64, PTEs installed eagerly by MAP.
+ * @VUSHM_A_STATS_FAULTS:	u64, page faults served.
+ * @VUSHM_A_STATS_HOLE_FAULTS:	u64, faults on holes.
+ * @VUSHM_A_STATS_RO_DENIED:	u64, writes refused to read-only mappings.
+ * @VUSHM_A_STATS_FAILURE:	nest, enum vushm_a_failure, one per errno
+ *				MAP, UNMAP and RESET can fail with (multi-attr).
+ * @__VUSHM_A_STATS_MAX:	one above the last attribute.
+ */
+enum vushm_a_stats {
+	VUSHM_A_STATS_UNSPEC,
+	VUSHM_A_STATS_PAD,
+	VUSHM_A_STATS_MAPS,
+	VUSHM_A_STATS_UNMAPS,
+	VUSHM_A_STATS_MAP_ERRORS,
+	VUSHM_A_STATS_PAGES_INSTALLED,
+	VUSHM_A_STATS_FAULTS,
+	VUSHM_A_STATS_HOLE_FAULTS,
+	VUSHM_A_STATS_RO_DENIED,
+	VUSHM_A_STATS_FAILURE,
+
+	__VUSHM_A_STATS_MAX
+};
+
+#define VUSHM_A_STATS_MAX (__VUSHM_A_STATS_MAX - 1)
+
+/**
+ * enum vushm_a_failure - failed controller commands with one errno
+ * @VUSHM_A_FAILURE_UNSPEC:	unused.
+ * @VUSHM_A_FAILURE_PAD:	padding for 64-bit attributes.
+ * @VUSHM_A_FAILURE_ERRNO:	u32, the positive errno; 0 counts any errno
+ *				not listed in Documentation/vushm.rst.
+ * @VUSHM_A_FAILURE_COUNT:	u64, how many MAP, UNMAP and RESET commands on
+ *				the window failed with it.
+ * @__VUSHM_A_FAILURE_MAX:	one above the last attribute.
+ */
+enum vushm_a_failure {
+	VUSHM_A_FAILURE_UNSPEC,
+	VUSHM_A_FAILURE_PAD,
+	VUSHM_A_FAILURE_ERRNO,
+	VUSHM_A_FAILURE_COUNT,
+
+	__VUSHM_A_FAILURE_MAX
+};
+
+#define VUSHM_A_FAILURE_MAX (__VUSHM_A_FAILURE_MAX - 1)
+
+/**
+ * enum vushm_a_mapping - one mapping of a window
+ * @VUSHM_A_MAPPING_UNSPEC:	unused.
+ * @VUSHM_A_MAPPING_PAD:	padding for 64-bit attributes.
+ * @VUSHM_A_MAPPING_SHM_OFFSET:	u64, offset in the window.
+ * @VUSHM_A_MAPPING_LEN:	u64, bytes.
+ * @VUSHM_A_MAPPING_FLAGS:	u64, VUSHM_MAP_* bits.
+ * @VUSHM_A_MAPPING_FD_OFFSET:	u64, offset in the backing file.
+ * @VUSHM_A_MAPPING_DEV:	u64, device of the backing file, encoded as
+ *				stat(2)'s st_dev.
+ * @VUSHM_A_MAPPING_INO:	u64, inode number of the backing file.
+ * @__VUSHM_A_MAPPING_MAX:	one above the last attribute.
+ */
+enum vushm_a_mapping {
+	VUSHM_A_MAPPING_UNSPEC,
+	VUSHM_A_MAPPING_PAD,
+	VUSHM_A_MAPPING_SHM_OFFSET,
+	VUSHM_A_MAPPING_LEN,
+	VUSHM_A_MAPPING_FLAGS,
+	VUSHM_A_MAPPING_FD_OFFSET,
+	VUSHM_A_MAPPING_DEV,
+	VUSHM_A_MAPPING_INO,
+
+	__VUSHM_A_MAPPING_MAX
+};
+
+#define VUSHM_A_MAPPING_MAX (__VUSHM_A_MAPPING_MAX - 1)
+
 #endif /* _UAPI_LINUX_VUSHM_H */
