@@ -802,9 +802,13 @@ static void bench_p4(void)
 	{
 		char *const bargv[] = { prog, "--socket", be_sock, "--shmem",
 					"0:1M", NULL };
+		char wopt[64];
 		char *const hargv[] = { helper, "-q", "--listen", vm_sock,
 					"--backend", be_sock, "--window",
-					"0:1M", "--name", name, NULL };
+					wopt, NULL };
+
+		/* The exact name, so that it can be destroyed at the end. */
+		snprintf(wopt, sizeof(wopt), "0:1M:%s", name);
 
 		if (proc_start(&be, bargv) || proc_expect(&be, "listening", 20000))
 			die("P4: %s did not start", prog);

@@ -24,6 +24,14 @@
 
 /* Pages gathered and inserted per step of an eager install. */
 #define VUSHM_INSTALL_BATCH	256
+/*
+ * A MAP of up to this many pages keeps the references vushm_populate()
+ * took and installs those: one page-cache lookup per page instead of one
+ * for populate plus one per process that maps the window (bench P2).
+ * Larger MAPs look pages up again in VUSHM_INSTALL_BATCH batches, so that
+ * a MAP never pins more than this many pages at once.
+ */
+#define VUSHM_KEEP_PAGES	512
 
 static const struct vm_operations_struct vushm_vm_ops;
 
@@ -296,21 +304,28 @@ static void vushm_mapping_free(struct vushm_mapping *m)
  * the page allowed and which may still be about to make their PTE writable
  * (page_mkwrite holds the page lock until then).
  */
-static int vushm_populate(struct vushm_mapping *m)
+static int vushm_populate(struct vushm_mapping *m, struct page **keep)
 {
 	bool ro = !(m->flags & VUSHM_MAP_RW);
+	unsigned long n = 0;
 	pgoff_t pg;
 
 	for (pg = m->it.start; pg <= m->it.last; pg++) {
 		struct page *page = vushm_mapping_page(m, pg);
 
-		if (IS_ERR(page))
+		if (IS_ERR(page)) {
+			while (n)
+				put_page(keep[--n]);
 			return PTR_ERR(page);
+		}
 		if (ro) {
 			lock_page(page);
 			unlock_page(page);
 		}
-		put_page(page);
+		if (keep)
+			keep[n++] = page;
+		else
+			put_page(page);
 		cond_resched();
 	}
 	return 0;
@@ -341,13 +356,25 @@ static unsigned long vushm_insert_vma(struct vm_area_struct *vma,
 	return inserted;
 }
 
-/* Install @m into @mm's VMAs @vmas[0..nr); the mm's mmap_lock is held. */
+/*
+ * Install @m into @mm's VMAs @vmas[0..nr); the mm's mmap_lock is held.
+ * @keep: every page of @m, looked up by vushm_populate(), or NULL: look
+ * them up here, in batches, into @pages.
+ */
 static void vushm_install_mm(struct vushm_window *w, struct vushm_mapping *m,
 			     struct vm_area_struct **vmas, unsigned int nr,
-			     struct page **pages)
+			     struct page **pages, struct page **keep)
 {
 	pgoff_t first;
 	unsigned int i;
+
+	if (keep) {
+		for (i = 0; i < nr; i++)
+			w->stats.pages_installed +=
+				vushm_insert_vma(vmas[i], m->it.start, keep,
+						 m->it.last - m->it.start + 1);
+		return;
+	}
 
 	for (first = m->it.start; first <= m->it.last;
 	     first += VUSHM_INSTALL_BATCH) {
@@ -377,7 +404,8 @@ static void vushm_install_mm(struct vushm_window *w, struct vushm_mapping *m,
  * by one under their mmap_lock, which keeps their VMAs stable.  A VMA that
  * appears after the snapshot is served by vushm_fault().
  */
-static void vushm_install(struct vushm_window *w, struct vushm_mapping *m)
+static void vushm_install(struct vushm_window *w, struct vushm_mapping *m,
+			  struct page **keep)
 {
 	unsigned int cap = READ_ONCE(w->nr_vmas) + 1, nr_mms = 0, i, j;
 	struct vm_area_struct **vmas = NULL;
@@ -389,8 +417,10 @@ static void vushm_install(struct vushm_window *w, struct vushm_mapping *m)
 	mms = kmalloc_array(cap, sizeof(*mms), GFP_KERNEL);
 	vmas = kmalloc_array(cap, sizeof(*vmas), GFP_KERNEL);
 	starts = kmalloc_array(cap, sizeof(*starts), GFP_KERNEL);
-	pages = kmalloc_array(VUSHM_INSTALL_BATCH, sizeof(*pages), GFP_KERNEL);
-	if (!mms || !vmas || !starts || !pages)
+	if (!keep)
+		pages = kmalloc_array(VUSHM_INSTALL_BATCH, sizeof(*pages),
+				      GFP_KERNEL);
+	if (!mms || !vmas || !starts || (!keep && !pages))
 		goto out;
 
 	/* An entry on the list keeps its VMA, hence its mm, allocated. */
@@ -429,7 +459,7 @@ static void vushm_install(struct vushm_window *w, struct vushm_mapping *m)
 			    vushm_vma_window(vma) == w)
 				vmas[nr++] = vma;
 		}
-		vushm_install_mm(w, m, vmas, nr, pages);
+		vushm_install_mm(w, m, vmas, nr, pages, keep);
 		mmap_read_unlock(mms[i]);
 	}
 	for (i = 0; i < nr_mms; i++)
@@ -492,6 +522,8 @@ static int vushm_check_file(struct file *file, const struct vushm_map *arg)
 
 static int vushm_map_core(struct vushm_window *w, const struct vushm_map *arg)
 {
+	unsigned long npages = arg->len >> PAGE_SHIFT, i;
+	struct page **keep = NULL;
 	struct vushm_mapping *m;
 	struct file *file;
 	int ret;
@@ -514,7 +546,10 @@ static int vushm_map_core(struct vushm_window *w, const struct vushm_map *arg)
 	m->flags = arg->flags;
 	m->fd_pgoff = arg->fd_offset >> PAGE_SHIFT;
 	m->it.start = arg->shm_offset >> PAGE_SHIFT;
-	m->it.last = m->it.start + (arg->len >> PAGE_SHIFT) - 1;
+	m->it.last = m->it.start + npages - 1;
+	/* Worth it only when some process maps the window. */
+	if (npages <= VUSHM_KEEP_PAGES && READ_ONCE(w->nr_vmas))
+		keep = kmalloc_array(npages, sizeof(*keep), GFP_KERNEL);
 
 	mutex_lock(&w->lock);
 	ret = -ENODEV;
@@ -527,7 +562,7 @@ static int vushm_map_core(struct vushm_window *w, const struct vushm_map *arg)
 	if (vushm_find(w, m->it.start, m->it.last))
 		goto out_unlock;
 
-	ret = vushm_populate(m);
+	ret = vushm_populate(m, keep);
 	if (ret) {
 		if (ret == -EINVAL)	/* the file shrank meanwhile */
 			ret = -ENXIO;
@@ -543,15 +578,19 @@ static int vushm_map_core(struct vushm_window *w, const struct vushm_map *arg)
 	unmap_mapping_range(vushm_mapping(w), arg->shm_offset, arg->len, 1);
 	up_write(&w->fault_sem);
 
-	vushm_install(w, m);
+	vushm_install(w, m, keep);
 	w->stats.maps++;
 	vushm_nl_notify(w, VUSHM_CMD_MAP_NTF, m);
 	mutex_unlock(&w->lock);
+	for (i = 0; keep && i < npages; i++)
+		put_page(keep[i]);
+	kfree(keep);
 	return 0;
 
 out_unlock:
 	w->stats.map_errors++;
 	mutex_unlock(&w->lock);
+	kfree(keep);
 	kfree(m);
 out_unwritable:
 	if (arg->flags & VUSHM_MAP_RW)
