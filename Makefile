@@ -13,6 +13,9 @@
 #                   results in .cache/vm-out/bench/ (BENCH_LONG=1: more reps)
 #   make check-sparse / make lint   sparse (C=2) / checkpatch --strict: report only
 #   make fuzz       libFuzzer over the helper's protocol parser (FUZZ_SECONDS=60)
+#   make install    module (running kernel), vushm-helper, vushmctl, man pages,
+#                   udev rule, systemd unit, modules-load.d (DESTDIR, PREFIX);
+#                   make uninstall; make install-dkms (see "install" below)
 #
 # The VM boots Debian's generic 6.1 kernel (linux-image-6.1.0-NN-amd64,
 # unpacked into .cache/, not installed); the module is built against the
@@ -136,6 +139,8 @@ userspace:
 	 { echo "userspace: vushm-helper needs liburing: apt-get install liburing-dev" >&2; exit 1; }
 	@$(MAKE) --no-print-directory -C helper UAPI_INCLUDE=$(UAPI_INCLUDE)
 	@if [ -f $(VUSHMCTL_DIR)/Makefile ]; then \
+		pkg-config --exists libnl-genl-3.0 libnl-3.0 || \
+		{ echo "userspace: vushmctl needs libnl: apt-get install libnl-genl-3-dev" >&2; exit 1; }; \
 		$(MAKE) --no-print-directory -C $(VUSHMCTL_DIR) UAPI_INCLUDE=$(UAPI_INCLUDE); \
 	 else echo "userspace: no $(VUSHMCTL_DIR) in this tree: vushmctl not built"; fi
 
@@ -148,8 +153,12 @@ install: install-module install-userspace
 INST_SIGN = $(if $(wildcard $(INST_KDIR)/certs/signing_key.pem),,CONFIG_MODULE_SIG_ALL=)
 install-module: install-module-build
 	$(INST_KBUILD) INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=extra $(INST_SIGN) modules_install
+	@# A staging DESTDIR has no modules.order/builtin: depmod's warnings
+	@# about those are dropped.
 	@if [ -n "$(DESTDIR)" ]; then \
-		echo "depmod -b $(DESTDIR) $(INST_KVER)"; depmod -b $(DESTDIR) $(INST_KVER); \
+		echo "depmod -b $(DESTDIR) $(INST_KVER)"; \
+		out=$$(depmod -b $(DESTDIR) $(INST_KVER) 2>&1) || { echo "$$out" >&2; exit 1; }; \
+		echo "$$out" | grep -v 'could not open modules\.\(order\|builtin\|builtin\.modinfo\) at' >&2 || :; \
 	 else echo "depmod $(INST_KVER)"; depmod $(INST_KVER); fi
 
 install-userspace: userspace
@@ -182,7 +191,7 @@ INSTALLED_FILES = $(SBINDIR)/vushm-helper $(SBINDIR)/vushmctl $(MANDIR)/man8/vus
 	$(MODULESLOADDIR)/vushm.conf $(DOCDIR)/examples/helper-vm1.conf
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED_FILES)) $(INST_MODDIR)/extra/kmod/vushm.ko*
-	-@rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/vushm 2>/dev/null
+	@rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/vushm 2>/dev/null || :
 	@if [ -z "$(DESTDIR)" ]; then \
 		if [ -d $(INST_MODDIR) ]; then echo "depmod $(INST_KVER)"; depmod $(INST_KVER); fi; \
 		if [ -d /run/systemd/system ]; then echo "systemctl daemon-reload"; systemctl daemon-reload; fi; \
@@ -336,7 +345,7 @@ lint:
 		echo "lint: $$h does not compile with -std=c90 -pedantic"; \
 	done
 	@if command -v shellcheck >/dev/null; then \
-		shellcheck -x tests/vm/*.sh tests/vm/init .ci/run && \
+		shellcheck -x tests/vm/*.sh tests/vm/init tests/install/*.sh .ci/run && \
 		echo "lint: shellcheck clean" || echo "lint: shellcheck found issues"; \
 	else \
 		echo "lint: shellcheck not installed: skipped"; \

@@ -27,7 +27,7 @@
 #   VM_TESTS=REGEX     check: only run tests.list lines matching REGEX
 #   VM_TEST_LISTS=...  check: list files (default tests/vm/tests.list
 #                      tests/selftests/tests.list tests/qemu/tests.list
-#                      tests/helper/tests.list)
+#                      tests/helper/tests.list tests/install/tests.list)
 #   VM_MEM=2G VM_SMP=2 guest memory and CPUs
 #   VM_VERBOSE=1       show the whole console, kernel messages up to debug
 #   VM_DEBUG=1         interactive console (no timeout, no checks): a shell
@@ -48,7 +48,7 @@ VM_MEM=${VM_MEM:-2G}
 VM_SMP=${VM_SMP:-2}
 VM_VERBOSE=${VM_VERBOSE:-0}
 VM_DEBUG=${VM_DEBUG:-0}
-VM_TEST_LISTS=${VM_TEST_LISTS:-tests/vm/tests.list tests/selftests/tests.list tests/qemu/tests.list tests/helper/tests.list}
+VM_TEST_LISTS=${VM_TEST_LISTS:-tests/vm/tests.list tests/selftests/tests.list tests/qemu/tests.list tests/helper/tests.list tests/install/tests.list}
 # virtio + 9p, with their dependencies from modules.dep.
 INITRAMFS_MODULES=(virtio_pci 9pnet_virtio 9p)
 
