@@ -24,8 +24,12 @@ trap 'err "failed (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
 # Progress goes to stderr: `make vm-run` output is the command's only.
 note() { printf '%s\n' "$*" >&2; }
 
+# systemd, udev, man-db, groff-base: tests/install (systemd-analyze verify,
+# udevadm test, man/groff warnings); python3: tests/install and
+# tools/vushmctl's test (JSON, ioctls from a second process).
 PKGS=(qemu-system-x86 busybox-static liburing-dev libnl-3-dev libnl-genl-3-dev
-      cpio kmod sparse gcc make libc6-dev pkgconf xz-utils perl)
+      cpio kmod sparse gcc make libc6-dev pkgconf xz-utils perl
+      systemd udev man-db groff-base python3)
 SRC_PKG=linux-source-6.1
 SRC_TARBALL=/usr/src/linux-source-6.1.tar.xz
 SRC_DIR=$CACHE/linux-src
