@@ -379,12 +379,9 @@ static void handle_vmm(struct vu_session *s)
 	}
 	s->fe_count[hdr.request]++;
 	dbg("session %lu: VMM: %s", s->id, fe_name(hdr.request));
-	memcpy(payload, vu_chan_payload(c), hdr.size);
+	nfds = vu_chan_take(c, payload, fds);
 	if (hdr.size == VU_U64_SIZE)
 		vu_u64_decode(payload, hdr.size, &v);
-	for (i = 0; i < c->rx_nfds; i++)
-		fds[nfds++] = vu_chan_take_fd(c, i);
-	vu_chan_msg_done(c);
 
 	switch (hdr.request) {
 	case VHOST_USER_SET_PROTOCOL_FEATURES:
@@ -457,7 +454,7 @@ static void handle_be(struct vu_session *s)
 	uint8_t payload[VU_MAX_PAYLOAD];
 	struct vu_pending p;
 	int fds[VU_MAX_FDS];
-	unsigned int nfds = 0, i;
+	unsigned int nfds;
 	enum vu_result r;
 	uint64_t v = 0;
 
@@ -488,12 +485,9 @@ static void handle_be(struct vu_session *s)
 	}
 	s->pending_head = (s->pending_head + 1) % VU_PENDING_MAX;
 	s->pending_count--;
-	memcpy(payload, vu_chan_payload(c), hdr.size);
+	nfds = vu_chan_take(c, payload, fds);
 	if (hdr.size == VU_U64_SIZE)
 		vu_u64_decode(payload, hdr.size, &v);
-	for (i = 0; i < c->rx_nfds; i++)
-		fds[nfds++] = vu_chan_take_fd(c, i);
-	vu_chan_msg_done(c);
 
 	if (p.helper) {
 		/* The ack of the helper's own SET_BACKEND_REQ_FD. */
@@ -646,7 +640,7 @@ static void handle_bech(struct vu_session *s)
 	struct vu_hdr hdr = c->rx_hdr;
 	uint8_t payload[VU_MAX_PAYLOAD];
 	int fds[VU_MAX_FDS];
-	unsigned int nfds = 0, i;
+	unsigned int nfds;
 	enum vu_result r;
 
 	r = vu_msg_check(VU_BE_REQUEST, &hdr, vu_chan_payload(c), hdr.size,
@@ -665,10 +659,7 @@ static void handle_bech(struct vu_session *s)
 	}
 	s->be_count[hdr.request]++;
 	dbg("session %lu: backend: %s", s->id, be_name(hdr.request));
-	memcpy(payload, vu_chan_payload(c), hdr.size);
-	for (i = 0; i < c->rx_nfds; i++)
-		fds[nfds++] = vu_chan_take_fd(c, i);
-	vu_chan_msg_done(c);
+	nfds = vu_chan_take(c, payload, fds);
 
 	switch (hdr.request) {
 	case VHOST_USER_BACKEND_SHMEM_MAP:
@@ -690,7 +681,7 @@ static void handle_vmmbe(struct vu_session *s)
 	struct vu_hdr hdr = c->rx_hdr;
 	uint8_t payload[VU_MAX_PAYLOAD];
 	int fds[VU_MAX_FDS];
-	unsigned int nfds = 0, i;
+	unsigned int nfds;
 	enum vu_result r;
 
 	if (s->be_state != VU_BE_FWD || hdr.request != s->be_req.request) {
@@ -707,10 +698,7 @@ static void handle_vmmbe(struct vu_session *s)
 			     be_name(hdr.request), vu_strresult(r));
 		return;
 	}
-	memcpy(payload, vu_chan_payload(c), hdr.size);
-	for (i = 0; i < c->rx_nfds; i++)
-		fds[nfds++] = vu_chan_take_fd(c, i);
-	vu_chan_msg_done(c);
+	nfds = vu_chan_take(c, payload, fds);
 	s->be_state = VU_BE_IDLE;
 	/* The backend asked for a reply the VMM did not give (no REPLY_ACK
 	 * on the VMM side) is impossible here: VU_BE_FWD means the VMM owes

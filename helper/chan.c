@@ -158,15 +158,15 @@ enum vu_rx vu_chan_recv_done(struct vu_chan *c, int res, unsigned int flags)
 	return VU_RX_MSG;
 }
 
-int vu_chan_take_fd(struct vu_chan *c, unsigned int i)
+unsigned int vu_chan_take(struct vu_chan *c, void *payload, int *fds)
 {
-	int fd;
+	unsigned int n = c->rx_nfds;
 
-	if (i >= c->rx_nfds)
-		return -1;
-	fd = c->rx_fds[i];
-	c->rx_fds[i] = -1;
-	return fd;
+	memcpy(payload, vu_chan_payload(c), c->rx_hdr.size);
+	memcpy(fds, c->rx_fds, n * sizeof(*fds));
+	c->rx_nfds = 0;
+	vu_chan_msg_done(c);
+	return n;
 }
 
 void vu_chan_msg_done(struct vu_chan *c)

@@ -104,10 +104,12 @@ static inline const uint8_t *vu_chan_payload(const struct vu_chan *c)
 {
 	return c->rx_buf + VU_HDR_SIZE;
 }
-/* Takes fd i of the held message (the caller owns it now). */
-int vu_chan_take_fd(struct vu_chan *c, unsigned int i);
 /* Done with the held message: closes the fds nobody took. */
 void vu_chan_msg_done(struct vu_chan *c);
+/* Copies the held message's payload out, moves all its fds to @fds
+ * (VU_MAX_FDS room) and is done with it; returns the number of fds.
+ */
+unsigned int vu_chan_take(struct vu_chan *c, void *payload, int *fds);
 
 /* A new outgoing message; vu_chan_send() takes it (and its fds). */
 struct vu_out *vu_out_new(const struct vu_hdr *h, const void *payload);
