@@ -13,10 +13,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +26,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "bridge.h"
 #include "log.h"
 
@@ -103,37 +102,6 @@ static void usage(FILE *f)
 "Exit status: 0 stopped by a signal or --once; 1 run-time error; 2 usage.\n");
 }
 
-static int parse_size(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-	int shift = 0;
-
-	if (!*s || *s == '-')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno)
-		return -errno;
-	switch (toupper((unsigned char)*end)) {
-	case 'T': shift += 10; /* fall through */
-	case 'G': shift += 10; /* fall through */
-	case 'M': shift += 10; /* fall through */
-	case 'K': shift += 10; end++; break;
-	default: break;
-	}
-	if (*end == 'i' && shift)
-		end++;
-	if ((*end == 'B' || *end == 'b') && shift)
-		end++;
-	if (*end)
-		return -EINVAL;
-	if (shift && v > (UINT64_MAX >> shift))
-		return -ERANGE;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
 static int parse_window(const char *arg)
 {
 	struct win_opt *w;
@@ -165,7 +133,7 @@ static int parse_window(const char *arg)
 	w = &win_opts[nwin_opts];
 	w->shmid = id;
 	w->size = 0;
-	if (size && *size && (parse_size(size, &w->size) || !w->size)) {
+	if (size && *size && (vu_parse_size(size, &w->size) || !w->size)) {
 		fprintf(stderr, PROG ": --window %s: bad SIZE '%s'\n", arg, size);
 		return -EINVAL;
 	}
@@ -177,46 +145,6 @@ static int parse_window(const char *arg)
 	if (name)
 		snprintf(w->name, sizeof(w->name), "%s", name);
 	nwin_opts++;
-	return 0;
-}
-
-static int parse_owner(const char *arg, uint32_t *uid, uint32_t *gid)
-{
-	char buf[256], *grp, *end;
-	struct passwd *pw;
-	struct group *gr;
-
-	if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
-		return -EINVAL;
-	grp = strchr(buf, ':');
-	if (grp)
-		*grp++ = 0;
-	pw = getpwnam(buf);
-	if (pw) {
-		*uid = pw->pw_uid;
-		*gid = pw->pw_gid;
-	} else {
-		errno = 0;
-		*uid = strtoul(buf, &end, 10);
-		if (!*buf || *end || errno) {
-			fprintf(stderr, PROG ": --owner %s: no user '%s'\n", arg, buf);
-			return -EINVAL;
-		}
-	}
-	if (grp) {
-		gr = getgrnam(grp);
-		if (gr) {
-			*gid = gr->gr_gid;
-		} else {
-			errno = 0;
-			*gid = strtoul(grp, &end, 10);
-			if (!*grp || *end || errno) {
-				fprintf(stderr, PROG ": --owner %s: no group '%s'\n",
-					arg, grp);
-				return -EINVAL;
-			}
-		}
-	}
 	return 0;
 }
 
@@ -603,10 +531,16 @@ int main(int argc, char **argv)
 			}
 			snprintf(prefix, sizeof(prefix), "%s", optarg);
 			break;
-		case 'o':
-			if (parse_owner(optarg, &uid, &gid))
+		case 'o': {
+			char why[128];
+
+			if (vu_parse_owner(optarg, &uid, &gid, why, sizeof(why))) {
+				fprintf(stderr, PROG ": --owner %s: %s\n", optarg,
+					why);
 				return 2;
+			}
 			break;
+		}
 		case 'm':
 			errno = 0;
 			mode = strtoul(optarg, &end, 8);

@@ -534,6 +534,27 @@ TEST_F_TIMEOUT(br, helper_killed_and_restarted, TEST_TIMEOUT_S)
 	EXPECT_EQ(0U, pattern_bad(self->win[0] + 0x1000, 0x2000, 62, 0));
 }
 
+/*
+ * Session @n ended for @what: logged with its reason, its windows emptied
+ * (the log says so once they are), the helper still serving.
+ */
+static void session_ended(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(br) *self, unsigned int n,
+			  const char *what)
+{
+	char needle[32];
+
+	snprintf(needle, sizeof(needle), "session %u: ", n);
+	EXPECT_TRUE(proc_stderr_line(&self->st.hp, needle, what,
+				     STACK_TIMEOUT_MS))
+		TH_LOG("%s", stack_why(&self->st, what));
+	EXPECT_TRUE(proc_stderr_wait_n(&self->st.hp,
+				       "windows reset: session closed", n,
+				       STACK_TIMEOUT_MS));
+	EXPECT_EQ(0, mappings(self, 0)) TH_LOG("session %u", n);
+	EXPECT_TRUE(proc_alive(&self->st.hp));
+}
+
 /* One malformed front-end message: session closed with a reason in the
  * log, windows reset, the helper serves the next VMM.
  */
@@ -570,7 +591,6 @@ TEST_F_TIMEOUT(br, malformed_from_vmm, TEST_TIMEOUT_S)
 		const struct bad_fe *b = &bad[i];
 		char hdr[VU_HDR_SIZE + 64];
 		struct vu_hdr h = { b->request, b->flags, b->size };
-		char needle[64];
 
 		VMM();
 		BE("channel", "wait-channel 20000");
@@ -590,18 +610,7 @@ TEST_F_TIMEOUT(br, malformed_from_vmm, TEST_TIMEOUT_S)
 			EXPECT_EQ(0, vuf_wait_closed(self->f, STACK_TIMEOUT_MS))
 				TH_LOG("case %u (%s): not closed", i, b->what);
 		}
-		/* Session i + 1 ends for this reason, then its windows
-		 * are emptied (the log says so once they are).
-		 */
-		snprintf(needle, sizeof(needle), "session %u: ", i + 1);
-		EXPECT_TRUE(proc_stderr_line(&self->st.hp, needle, b->what,
-					     STACK_TIMEOUT_MS))
-			TH_LOG("%s", stack_why(&self->st, b->what));
-		EXPECT_TRUE(proc_stderr_wait_n(&self->st.hp,
-					       "windows reset: session closed",
-					       i + 1, STACK_TIMEOUT_MS));
-		EXPECT_EQ(0, mappings(self, 0)) TH_LOG("case %u", i);
-		EXPECT_TRUE(proc_alive(&self->st.hp));
+		session_ended(_metadata, self, i + 1, b->what);
 	}
 	usleep(100000);
 	EXPECT_EQ(fds, helper_fds(self));
@@ -629,7 +638,6 @@ TEST_F_TIMEOUT(br, malformed_from_backend, TEST_TIMEOUT_S)
 		/* REPLY set on a request */
 		{ "REPLY", "0900000005000000000000000000000000000000", false },
 	};
-	char needle[64];
 	unsigned int i;
 	int fds;
 
@@ -646,15 +654,7 @@ TEST_F_TIMEOUT(br, malformed_from_backend, TEST_TIMEOUT_S)
 		EXPECT_STREQ("closed", self->st.be.line);
 		EXPECT_EQ(0, vuf_wait_closed(self->f, STACK_TIMEOUT_MS))
 			TH_LOG("case %u (%s): VMM not disconnected", i, bad[i].what);
-		snprintf(needle, sizeof(needle), "session %u: ", i + 1);
-		EXPECT_TRUE(proc_stderr_line(&self->st.hp, needle, bad[i].what,
-					     STACK_TIMEOUT_MS))
-			TH_LOG("%s", stack_why(&self->st, bad[i].what));
-		EXPECT_TRUE(proc_stderr_wait_n(&self->st.hp,
-					       "windows reset: session closed",
-					       i + 1, STACK_TIMEOUT_MS));
-		EXPECT_EQ(0, mappings(self, 0)) TH_LOG("case %u", i);
-		EXPECT_TRUE(proc_alive(&self->st.hp));
+		session_ended(_metadata, self, i + 1, bad[i].what);
 	}
 	usleep(100000);
 	EXPECT_EQ(fds, helper_fds(self));

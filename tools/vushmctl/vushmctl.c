@@ -12,10 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -34,6 +32,8 @@
 #include <netlink/genl/genl.h>
 
 #include <linux/vushm.h>
+
+#include "args.h"
 
 #define CONTROL_PATH	"/dev/vushm/control"
 #define EXIT_RUNTIME	1
@@ -749,32 +749,6 @@ static int open_control(void)
 	return -1;
 }
 
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-	unsigned int shift = 0;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno)
-		return -1;
-	switch (toupper((unsigned char)*end)) {
-	case 'K': shift = 10; end++; break;
-	case 'M': shift = 20; end++; break;
-	case 'G': shift = 30; end++; break;
-	case 'T': shift = 40; end++; break;
-	}
-	if (*end == 'i' || *end == 'B')
-		end += *end == 'i' && end[1] == 'B' ? 2 : 1;
-	if (*end || (shift && v > (UINT64_MAX >> shift)))
-		return -1;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
 static int parse_uint(const char *s, int base, unsigned long max,
 		      uint32_t *out)
 {
@@ -788,44 +762,6 @@ static int parse_uint(const char *s, int base, unsigned long max,
 	if (errno || *end || v > max)
 		return -1;
 	*out = (uint32_t)v;
-	return 0;
-}
-
-/* USER[:GROUP], names or numbers; the group defaults to the user's. */
-static int parse_owner(const char *s, uint32_t *uid, uint32_t *gid)
-{
-	char buf[256], *colon;
-	struct passwd *pw = NULL;
-
-	snprintf(buf, sizeof(buf), "%s", s);
-	colon = strchr(buf, ':');
-	if (colon)
-		*colon++ = 0;
-	if (parse_uint(buf, 10, UINT32_MAX - 1, uid)) {
-		pw = getpwnam(buf);
-		if (!pw) {
-			fail("no user named %s", buf);
-			return -1;
-		}
-		*uid = pw->pw_uid;
-	} else {
-		pw = getpwuid(*uid);
-	}
-	if (colon && *colon) {
-		if (parse_uint(colon, 10, UINT32_MAX - 1, gid)) {
-			struct group *gr = getgrnam(colon);
-
-			if (!gr) {
-				fail("no group named %s", colon);
-				return -1;
-			}
-			*gid = gr->gr_gid;
-		}
-	} else if (pw) {
-		*gid = pw->pw_gid;
-	} else {
-		*gid = *uid;
-	}
 	return 0;
 }
 
@@ -864,7 +800,7 @@ static int cmd_create(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
-			if (parse_size(optarg, &size)) {
+			if (vu_parse_size(optarg, &size)) {
 				fail("bad size '%s' (bytes, or a number with K, M, G or T)",
 				     optarg);
 				return EXIT_USAGE;
@@ -888,10 +824,16 @@ static int cmd_create(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
-		case 'o':
-			if (parse_owner(optarg, &c.uid, &c.gid))
+		case 'o': {
+			char why[128];
+
+			if (vu_parse_owner(optarg, &c.uid, &c.gid, why,
+					   sizeof(why))) {
+				fail("%s", why);
 				return EXIT_USAGE;
+			}
 			break;
+		}
 		case 'm':
 			if (parse_uint(optarg, 8, 0777, &c.mode)) {
 				fail("bad mode '%s' (octal, at most 0777)", optarg);
