@@ -41,6 +41,54 @@ module_param(max_window_size, ullong, 0644);
 MODULE_PARM_DESC(max_window_size, "Largest window in bytes (default 1 TiB)");
 
 /*
+ * Module-wide caps on what MAP may hold: the mappings' kernel memory and
+ * the backend pages they keep alive (those stay charged to the backend's
+ * memory cgroup as shmem; this bounds what one host lends to its guests).
+ */
+static unsigned int max_total_mappings = 1U << 22;
+module_param(max_total_mappings, uint, 0644);
+MODULE_PARM_DESC(max_total_mappings,
+		 "Live mappings in all windows together (default 4194304)");
+
+static unsigned long long max_mapped_bytes;
+module_param(max_mapped_bytes, ullong, 0644);
+MODULE_PARM_DESC(max_mapped_bytes,
+		 "Bytes mapped in all windows together; 0: no limit (default)");
+
+static atomic_long_t vushm_total_mappings = ATOMIC_LONG_INIT(0);
+static atomic64_t vushm_total_mapped_bytes = ATOMIC64_INIT(0);
+
+/*
+ * Reserve one mapping of @bytes against the module-wide limits; false (and
+ * nothing reserved) if that would exceed one.  Lock-free: windows map in
+ * parallel under their own locks.
+ */
+bool vushm_charge_mapping(u64 bytes)
+{
+	u64 max_bytes = READ_ONCE(max_mapped_bytes);
+
+	if (atomic_long_inc_return(&vushm_total_mappings) >
+	    READ_ONCE(max_total_mappings))
+		goto undo_count;
+	if (atomic64_add_return(bytes, &vushm_total_mapped_bytes) > max_bytes &&
+	    max_bytes)
+		goto undo_bytes;
+	return true;
+
+undo_bytes:
+	atomic64_sub(bytes, &vushm_total_mapped_bytes);
+undo_count:
+	atomic_long_dec(&vushm_total_mappings);
+	return false;
+}
+
+void vushm_uncharge_mapping(u64 bytes)
+{
+	atomic64_sub(bytes, &vushm_total_mapped_bytes);
+	atomic_long_dec(&vushm_total_mappings);
+}
+
+/*
  * The registry of windows by name, in creation order; outermost lock (see
  * vushm.h).  vushm_windows_gen changes with every create and destroy (netlink
  * dumps report a change with NLM_F_DUMP_INTR); never 0.
@@ -113,6 +161,8 @@ void vushm_fill_info(struct vushm_info *info, struct vushm_window *w)
 	info->max_window_size = READ_ONCE(max_window_size) & PAGE_MASK;
 	info->max_windows = READ_ONCE(max_windows);
 	info->max_mappings = READ_ONCE(vushm_max_mappings);
+	info->max_total_mappings = READ_ONCE(max_total_mappings);
+	info->max_mapped_bytes = READ_ONCE(max_mapped_bytes);
 	if (!w)
 		return;
 	info->size = w->size;

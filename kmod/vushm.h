@@ -120,6 +120,8 @@ static inline struct address_space *vushm_mapping(struct vushm_window *w)
 
 /* main.c */
 extern unsigned int vushm_max_mappings;
+bool vushm_charge_mapping(u64 bytes);
+void vushm_uncharge_mapping(u64 bytes);
 extern struct mutex vushm_windows_lock;
 extern struct list_head vushm_windows;
 extern u32 vushm_windows_gen;

@@ -287,6 +287,7 @@ static void vushm_index_remove(struct vushm_window *w, struct vushm_mapping *m)
 	w->map_gen++;
 	w->nr_mappings--;
 	w->mapped_bytes -= (m->it.last - m->it.start + 1) << PAGE_SHIFT;
+	vushm_uncharge_mapping((m->it.last - m->it.start + 1) << PAGE_SHIFT);
 }
 
 static void vushm_mapping_free(struct vushm_mapping *m)
@@ -414,12 +415,12 @@ static void vushm_install(struct vushm_window *w, struct vushm_mapping *m,
 	struct page **pages = NULL;
 	struct vushm_vma *vv;
 
-	mms = kmalloc_array(cap, sizeof(*mms), GFP_KERNEL);
-	vmas = kmalloc_array(cap, sizeof(*vmas), GFP_KERNEL);
-	starts = kmalloc_array(cap, sizeof(*starts), GFP_KERNEL);
+	mms = kmalloc_array(cap, sizeof(*mms), GFP_KERNEL_ACCOUNT);
+	vmas = kmalloc_array(cap, sizeof(*vmas), GFP_KERNEL_ACCOUNT);
+	starts = kmalloc_array(cap, sizeof(*starts), GFP_KERNEL_ACCOUNT);
 	if (!keep)
 		pages = kmalloc_array(VUSHM_INSTALL_BATCH, sizeof(*pages),
-				      GFP_KERNEL);
+				      GFP_KERNEL_ACCOUNT);
 	if (!mms || !vmas || !starts || (!keep && !pages))
 		goto out;
 
@@ -549,21 +550,25 @@ static int vushm_map_core(struct vushm_window *w, const struct vushm_map *arg)
 	m->it.last = m->it.start + npages - 1;
 	/* Worth it only when some process maps the window. */
 	if (npages <= VUSHM_KEEP_PAGES && READ_ONCE(w->nr_vmas))
-		keep = kmalloc_array(npages, sizeof(*keep), GFP_KERNEL);
+		keep = kmalloc_array(npages, sizeof(*keep), GFP_KERNEL_ACCOUNT);
 
 	mutex_lock(&w->lock);
 	ret = -ENODEV;
 	if (w->dead)
 		goto out_unlock;
 	ret = -ENOSPC;
-	if (w->nr_mappings >= vushm_max_mappings)
+	if (w->nr_mappings >= READ_ONCE(vushm_max_mappings))
 		goto out_unlock;
 	ret = -EEXIST;
 	if (vushm_find(w, m->it.start, m->it.last))
 		goto out_unlock;
+	ret = -ENOSPC;
+	if (!vushm_charge_mapping(arg->len))
+		goto out_unlock;
 
 	ret = vushm_populate(m, keep);
 	if (ret) {
+		vushm_uncharge_mapping(arg->len);
 		if (ret == -EINVAL)	/* the file shrank meanwhile */
 			ret = -ENXIO;
 		goto out_unlock;

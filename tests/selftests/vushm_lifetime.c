@@ -464,8 +464,8 @@ TEST_F(lt, sysfs_and_info)
 	EXPECT_EQ(8 * PS, info.mapped_bytes);
 	EXPECT_STREQ(name, info.name);
 	EXPECT_EQ(0U, info.reserved0);
-	EXPECT_EQ(0ULL, info.reserved[0] | info.reserved[1] |
-			info.reserved[2] | info.reserved[3]);
+	EXPECT_EQ(0U, info.reserved1);
+	EXPECT_EQ(0ULL, info.reserved[0] | info.reserved[1]);
 	EXPECT_EQ(self->w.ctx.info.features, info.features);
 
 	munmap(p2, MiB);
@@ -504,11 +504,14 @@ TEST_F(lt, info_control)
 	EXPECT_EQ(0U, i->nr_mappings);
 	EXPECT_EQ(0ULL, i->mapped_bytes);
 	EXPECT_EQ(0, i->name[0]);
-	EXPECT_EQ(0ULL, i->reserved[0] | i->reserved[1] | i->reserved[2] |
-			i->reserved[3]);
-	TH_LOG("max_window_size %llu max_windows %u max_mappings %u",
+	EXPECT_LT(0U, i->max_total_mappings);
+	EXPECT_EQ(0U, i->reserved1);
+	EXPECT_EQ(0ULL, i->reserved[0] | i->reserved[1]);
+	TH_LOG("max_window_size %llu max_windows %u max_mappings %u "
+	       "max_total_mappings %u max_mapped_bytes %llu",
 	       (unsigned long long)i->max_window_size, i->max_windows,
-	       i->max_mappings);
+	       i->max_mappings, i->max_total_mappings,
+	       (unsigned long long)i->max_mapped_bytes);
 }
 
 /* The node's owner, group and mode are the ones given to CREATE. */

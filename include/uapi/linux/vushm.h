@@ -60,6 +60,9 @@
  * @reserved0:		zero.
  * @mapped_bytes:	on a controller fd: bytes covered by mappings; else 0.
  * @name:		on a controller fd: the window's name; else empty.
+ * @max_mapped_bytes:	bytes all windows together may map; 0: no limit.
+ * @max_total_mappings:	live mappings all windows together may hold.
+ * @reserved1:		zero.
  * @reserved:		zero.
  */
 struct vushm_info {
@@ -76,7 +79,10 @@ struct vushm_info {
 	__u32 reserved0;
 	__u64 mapped_bytes;
 	char name[VUSHM_NAME_MAX];
-	__u64 reserved[4];
+	__u64 max_mapped_bytes;
+	__u32 max_total_mappings;
+	__u32 reserved1;
+	__u64 reserved[2];
 };
 
 /**
