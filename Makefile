@@ -13,6 +13,9 @@
 #                   results in .cache/vm-out/bench/ (BENCH_LONG=1: more reps)
 #   make check-sparse / make lint   sparse (C=2) / checkpatch --strict: report only
 #   make fuzz       libFuzzer over the helper's protocol parser (FUZZ_SECONDS=60)
+#   make check-debug  make check's tests, in a KASAN + lockdep + kmemleak kernel
+#                   built once from linux-source-6.1 (~25 min; then cached)
+#   make soak       tests/stress/vushm_soak in the VM (SOAK_TIME=120 s, SOAK_SEED=)
 #   make install    module (running kernel), vushm-helper, vushmctl, man pages,
 #                   udev rule, systemd unit, modules-load.d (DESTDIR, PREFIX);
 #                   make uninstall; make install-dkms (see "install" below)
@@ -32,7 +35,7 @@ CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-6.1/scripts/checkpatc
 			$(CACHE)/linux-src/scripts/checkpatch.pl))
 UAPI_INCLUDE := -I$(CURDIR)/include
 # Test directories built by `make tests` (each only if it has a Makefile).
-TEST_DIRS ?= helper tests/peers tests/selftests tests/qemu tests/demo tests/helper bench tools/vushmctl
+TEST_DIRS ?= helper tests/peers tests/selftests tests/stress tests/qemu tests/demo tests/helper bench tools/vushmctl
 VM_TIMEOUT ?= 600
 export VM_TIMEOUT
 
@@ -298,6 +301,32 @@ demo:
 	@$(MAKE) --no-print-directory module tests
 	@$(VMDIR)/vm.sh run 'bash tests/demo/run-demo.sh'
 
+# The debug kernel (tests/vm/debug-kernel.sh: KASAN, PROVE_LOCKING, DEBUG_VM,
+# DEBUG_ATOMIC_SLEEP, DEBUG_LIST, kmemleak, ...) is built on first use and
+# cached under .cache/debug-kernel/ by source version and config.  The module
+# is built against it (kmod/vushm.ko: the next `make check` rebuilds it for
+# Debian's kernel), every tests.list program runs in it with longer
+# timeouts, and the run ends with a kmemleak scan.  Any KASAN report,
+# lockdep splat, BUG, WARNING, sleep-in-atomic or leak fails it.
+DEBUG_VM_TEST_TIMEOUT ?= 1800
+DEBUG_VM_TIMEOUT      ?= 4800
+check-debug:
+	@$(MAKE) --no-print-directory deps
+	@$(VMDIR)/debug-kernel.sh >$(CACHE)/debug-kver
+	@dk=$$(cat $(CACHE)/debug-kver); \
+	 $(MAKE) --no-print-directory module KVER=$$dk KDIR=$(CACHE)/debug-kernel/$$dk/build
+	@$(MAKE) --no-print-directory tests userspace
+	@VM_TEST_TIMEOUT=$(DEBUG_VM_TEST_TIMEOUT) VM_TIMEOUT=$(DEBUG_VM_TIMEOUT) \
+	 KVER=$$(cat $(CACHE)/debug-kver) $(VMDIR)/vm.sh check
+
+SOAK_TIME ?= 120
+soak:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory module-fresh
+	@$(MAKE) --no-print-directory -C tests/stress KSFT_DIR=$(KSFT_DIR) vushm_soak
+	@VM_TIMEOUT=$$(($(SOAK_TIME) + 600)) $(VMDIR)/vm.sh run \
+	 'tests/stress/vushm_soak --time $(SOAK_TIME) $(if $(SOAK_SEED),--seed $(SOAK_SEED))'
+
 # Kernel paths only so far (P4, the vhost-user round trip, needs the helper
 # daemon).  The VM writes results.json under .cache/vm-out/, shared back.
 BENCH_OUT := $(CACHE)/vm-out/bench
@@ -363,7 +392,7 @@ clean:
 distclean: clean
 	rm -rf $(CACHE)
 
-.PHONY: all deps kdir-check check-build module module-fresh modules_install ksft-check tests check \
+.PHONY: all deps kdir-check check-build module module-fresh modules_install ksft-check tests check check-debug soak \
 	install install-module install-userspace install-kdir-check install-module-build userspace \
 	uninstall install-dkms uninstall-dkms \
 	vm-run vm-shell demo bench fuzz check-sparse lint clean distclean

@@ -353,8 +353,10 @@ static bool vushm_name_valid(const char *name)
 	if (!strcmp(name, ".") || !strcmp(name, "..") ||
 	    !strcmp(name, "control"))
 		return false;
+	/* The kernel's isalnum() is Latin-1: 0xc0-0xff are letters to it. */
 	for (i = 0; i < len; i++)
-		if (!isalnum(name[i]) && !strchr("._-", name[i]))
+		if (!isascii(name[i]) ||
+		    (!isalnum(name[i]) && !strchr("._-", name[i])))
 			return false;
 	return true;
 }

@@ -401,6 +401,9 @@ static int recv_full(int fd, void *buf, size_t len, struct rx *rx)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			/* A peer killed with unread data: a disconnect. */
+			if (errno == ECONNRESET && !got)
+				return 0;
 			logf_("recvmsg: %s", strerror(errno));
 			return -1;
 		}

@@ -21,6 +21,8 @@ KERNEL_BAD_PATTERNS=(
 	'possible circular locking'
 	'sleeping function called'
 	'unreferenced object'
+	'suspected memory leak'
+	'rcu: INFO: rcu_.* detected stall'
 	'list_(add|del) corruption'
 )
 

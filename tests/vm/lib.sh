@@ -35,15 +35,31 @@ resolve_kver() {
 	done | sort -V | tail -n 1
 }
 
-kernel_dir() { say "$CACHE/kernel/$1"; }
+# Debian's kernel (make deps) in .cache/kernel/<kver>; the debug kernel of
+# make check-debug (tests/vm/debug-kernel.sh, release 6.1.N-vushmdbg-<key>)
+# in .cache/debug-kernel/<kver>.  Same layout: vmlinux, root/lib/modules/.
+is_debug_kver() { case $1 in *-vushmdbg-*) return 0 ;; esac; return 1; }
+
+kernel_dir() {
+	if is_debug_kver "$1"; then
+		say "$CACHE/debug-kernel/$1"
+	else
+		say "$CACHE/kernel/$1"
+	fi
+}
 
 # True if the unpacked VM kernel is complete (kbuild's clean with M=<repo>
-# deletes *.ko and modules.order under .cache/ too).
+# deletes *.ko and modules.order under .cache/ too).  The debug kernel has
+# virtio and 9p built in.
 kernel_ok() {
 	local kd m
 	kd=$(kernel_dir "$1")
 	m=$kd/root/lib/modules/$1
-	[ -s "$kd/vmlinux" ] && [ -s "$m/modules.dep" ] &&
-		[ -s "$m/modules.order" ] && [ -s "$m/kernel/fs/9p/9p.ko" ] &&
+	[ -s "$kd/vmlinux" ] && [ -s "$m/modules.dep" ] || return 1
+	if is_debug_kver "$1"; then
+		[ -f "$kd/.done" ]
+		return
+	fi
+	[ -s "$m/modules.order" ] && [ -s "$m/kernel/fs/9p/9p.ko" ] &&
 		[ -s "$m/kernel/drivers/virtio/virtio_ring.ko" ]
 }

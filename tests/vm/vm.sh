@@ -26,8 +26,9 @@
 #   VM_TEST_TIMEOUT=300 per-program timeout in check
 #   VM_TESTS=REGEX     check: only run tests.list lines matching REGEX
 #   VM_TEST_LISTS=...  check: list files (default tests/vm/tests.list
-#                      tests/selftests/tests.list tests/qemu/tests.list
-#                      tests/helper/tests.list tests/install/tests.list)
+#                      tests/selftests/tests.list tests/stress/tests.list
+#                      tests/qemu/tests.list tests/helper/tests.list
+#                      tests/install/tests.list)
 #   VM_MEM=2G VM_SMP=2 guest memory and CPUs
 #   VM_VERBOSE=1       show the whole console, kernel messages up to debug
 #   VM_DEBUG=1         interactive console (no timeout, no checks): a shell
@@ -48,7 +49,7 @@ VM_MEM=${VM_MEM:-2G}
 VM_SMP=${VM_SMP:-2}
 VM_VERBOSE=${VM_VERBOSE:-0}
 VM_DEBUG=${VM_DEBUG:-0}
-VM_TEST_LISTS=${VM_TEST_LISTS:-tests/vm/tests.list tests/selftests/tests.list tests/qemu/tests.list tests/helper/tests.list tests/install/tests.list}
+VM_TEST_LISTS=${VM_TEST_LISTS:-tests/vm/tests.list tests/selftests/tests.list tests/stress/tests.list tests/qemu/tests.list tests/helper/tests.list tests/install/tests.list}
 # virtio + 9p, with their dependencies from modules.dep.
 INITRAMFS_MODULES=(virtio_pci 9pnet_virtio 9p)
 
@@ -75,7 +76,10 @@ build_initramfs() {
 	mkdir -p "$st"/{bin,dev,proc,sys,newroot,vushm,lib/modules,tmp}
 	cp /bin/busybox "$st/bin/busybox"
 	install -m 0755 "$VMDIR/init" "$st/init"
+	: >"$st/vushm/modules"
 	for m in "${INITRAMFS_MODULES[@]}"; do
+		# Built in (the debug kernel): nothing to load.
+		grep -qE "(^|/)$m\.ko\$" "$moddir/modules.builtin" 2>/dev/null && continue
 		line=$(grep -E "(^|/)$m\.ko:" "$moddir/modules.dep") ||
 			die "module $m not in $moddir/modules.dep"
 		read -r -a deps <<<"${line#*:}"
@@ -105,6 +109,7 @@ build_run_initrd() {
 		say "OUT_ROOT=$(q "$OUT_ROOT")"
 		say "OUT=$(q "$OUT")"
 		say "KVER=$kver"
+		say "KMODDIR=$(q "$kd/root/lib/modules/$kver")"
 		say "CWD=$(q "$PWD")"
 		say "MODE=$mode"
 		say "MODULE=$(q "$module")"
@@ -367,7 +372,8 @@ main() {
 	fi
 
 	# One directory per run (people share a tree and run VMs at once);
-	# .cache/vm-out/<tag> points at the latest, the last 5 are kept.
+	# .cache/vm-out/<tag> points at the latest, the last 5 are kept, and
+	# any touched in the last 6 hours (a long run others must not delete).
 	local tag=$mode
 	[ "$mode" = run ] && tag=vm-run
 	OUT_ROOT=$CACHE/vm-out
@@ -376,7 +382,12 @@ main() {
 	[ -L "$OUT_ROOT/$tag" ] || rm -rf "${OUT_ROOT:?}/$tag"
 	ln -sfn "${OUT##*/}" "$OUT_ROOT/$tag"
 	# shellcheck disable=SC2012 # sorting by time; our own names
-	ls -1dt "$OUT_ROOT/$tag".* | tail -n +6 | xargs -r rm -rf
+	local old
+	ls -1dt "$OUT_ROOT/$tag".* | tail -n +6 | while IFS= read -r old; do
+		if [ -n "$(find "$old" -maxdepth 0 -mmin +360)" ]; then
+			rm -rf "$old"
+		fi
+	done
 	log=$OUT/serial.log
 	nonce=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 
