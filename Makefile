@@ -306,7 +306,8 @@ demo:
 # cached under .cache/debug-kernel/ by source version and config.  The module
 # is built against it (kmod/vushm.ko: the next `make check` rebuilds it for
 # Debian's kernel), every tests.list program runs in it with longer
-# timeouts, and the run ends with a kmemleak scan.  Any KASAN report,
+# timeouts, plus tests/selftests/tests.debug.list (fault injection), and
+# the run ends with a kmemleak scan.  Any KASAN report,
 # lockdep splat, BUG, WARNING, sleep-in-atomic or leak fails it.
 DEBUG_VM_TEST_TIMEOUT ?= 1800
 DEBUG_VM_TIMEOUT      ?= 4800
@@ -317,6 +318,7 @@ check-debug:
 	 $(MAKE) --no-print-directory module KVER=$$dk KDIR=$(CACHE)/debug-kernel/$$dk/build
 	@$(MAKE) --no-print-directory tests userspace
 	@VM_TEST_TIMEOUT=$(DEBUG_VM_TEST_TIMEOUT) VM_TIMEOUT=$(DEBUG_VM_TIMEOUT) \
+	 VM_EXTRA_LISTS=tests/selftests/tests.debug.list \
 	 KVER=$$(cat $(CACHE)/debug-kver) $(VMDIR)/vm.sh check
 
 SOAK_TIME ?= 120

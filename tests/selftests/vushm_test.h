@@ -34,6 +34,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/loop.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -1083,9 +1084,10 @@ static inline uint64_t vt_now_ns(void)
  * the I/O reads into memory: bio_iov_iter_get_pages() for block devices,
  * fuse_get_user_pages() for virtiofs) instead of copying through the page
  * cache, so it is a real GUP path into the window.  tmpfs on 6.1 has no
- * O_DIRECT, and there is no loop device in the VM, so try in turn: a brd
- * RAM disk (/dev/ram0, modprobe brd), then a file on a filesystem that takes
- * O_DIRECT (the directory of the test binary, /var/tmp, /tmp, /).
+ * O_DIRECT, so try in turn: a brd RAM disk (/dev/ram0, modprobe brd), a
+ * loop device over a memfd (the debug kernel has loop but no brd), then a
+ * file on a filesystem that takes O_DIRECT (the directory of the test
+ * binary, /var/tmp, /tmp, /).
  * Returns an O_RDWR|O_DIRECT fd of at least @size bytes, its description in
  * @desc, or -EOPNOTSUPP.
  */
@@ -1132,6 +1134,50 @@ static inline int vt_blockdev_open(const char *dev, int flags)
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * A free loop device over a memfd of @size bytes, opened O_RDWR|O_DIRECT;
+ * it detaches itself when that fd is closed (LO_FLAGS_AUTOCLEAR).
+ */
+static inline int vt_loop_scratch(size_t size, char *desc, size_t n)
+{
+	struct loop_config cfg;
+	char dev[32];
+	int ctl, nr, bfd, lfd, fd = -1;
+
+	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return -errno;
+	nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+	close(ctl);
+	if (nr < 0)
+		return -errno;
+	snprintf(dev, sizeof(dev), "loop%d", nr);
+	bfd = memfd_create("vt-loop", MFD_CLOEXEC);
+	if (bfd < 0)
+		return -errno;
+	lfd = -1;
+	if (ftruncate(bfd, (off_t)size) == 0)
+		lfd = vt_blockdev_open(dev, O_RDWR);
+	if (lfd >= 0) {
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.fd = bfd;
+		cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+		if (ioctl(lfd, LOOP_CONFIGURE, &cfg) == 0) {
+			fd = vt_blockdev_open(dev, O_RDWR | O_DIRECT);
+			if (fd >= 0 && (lseek(fd, 0, SEEK_END) < (off_t)size ||
+					!vt_odirect_works(fd))) {
+				close(fd);
+				fd = -1;
+			}
+		}
+		close(lfd);
+	}
+	close(bfd);
+	if (fd >= 0)
+		snprintf(desc, n, "/dev/%s over a memfd", dev);
+	return fd >= 0 ? fd : -EOPNOTSUPP;
+}
+
 static inline int vt_odirect_scratch(size_t size, char *desc, size_t n)
 {
 	static const char *const dirs[] = { NULL, "/var/tmp", "/tmp", "/" };
@@ -1157,6 +1203,9 @@ static inline int vt_odirect_scratch(size_t size, char *desc, size_t n)
 			close(fd);
 		}
 	}
+	fd = vt_loop_scratch(size, desc, n);
+	if (fd >= 0)
+		return fd;
 
 	l = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
 	if (l > 0) {

@@ -6,7 +6,8 @@
 # Debian's linux-source-6.1 (the 6.1 the test VM boots), x86_64_defconfig +
 # kernel/configs/kvm_guest.config + tests/vm/debug.config (KASAN, lockdep,
 # DEBUG_VM, kmemleak...).  The result lives in
-#   .cache/debug-kernel/<release>/{vmlinux,build/,root/lib/modules/<release>}
+#   .cache/debug-kernel/<release>/{vmlinux,build/,root/lib/modules/<release>,
+#                                  root/boot/vmlinuz-<release>}
 # where <release> is 6.1.N-vushmdbg-<key> and <key> hashes the source
 # version, RECIPE below and debug.config: a change to any of them builds a
 # new kernel; the old ones are removed.  build/ is the object
@@ -68,6 +69,19 @@ verify_config() {
 	[ "$bad" = 0 ] || die "config does not match $FRAGMENT (see above)"
 }
 
+# The VM boots the debug kernel as a bzImage: its ELF vmlinux (170 MB with
+# KASAN) stops under qemu's PVH loader before the first console line.
+# bzImage is a link step away from vmlinux, so it is not part of the key.
+install_bzimage() {
+	local src=$1 b=$2 key=$3 kd=$4 rel=$5 img=$4/root/boot/vmlinuz-$5
+	[ -s "$img" ] && [ "$img" -nt "$b/vmlinux" ] && return 0
+	note "debug-kernel: linking bzImage"
+	make -s -C "$src" O="$b" LOCALVERSION="-vushmdbg-$key" -j"$(nproc)" bzImage \
+		>>"$kd/build.log" 2>&1 || die "bzImage build failed (log: ${kd#"$TOP"/}/build.log)"
+	mkdir -p "${img%/*}"
+	cp "$b/arch/x86/boot/bzImage" "$img"
+}
+
 main() {
 	local srcver key rel kd src b jobs
 	mkdir -p "$DBG"
@@ -88,6 +102,7 @@ main() {
 	kd=$DBG/$rel
 	b=$kd/build
 	if [ -s "$kd/vmlinux" ] && [ -f "$kd/.done" ]; then
+		install_bzimage "$src" "$b" "$key" "$kd" "$rel"
 		say "$rel"
 		return 0
 	fi
@@ -109,6 +124,7 @@ main() {
 	make -s -C "$src" O="$b" LOCALVERSION="-vushmdbg-$key" INSTALL_MOD_PATH="$kd/root" \
 		modules_install >/dev/null
 	cp "$b/vmlinux" "$kd/vmlinux"
+	install_bzimage "$src" "$b" "$key" "$kd" "$rel"
 	touch "$kd/.done"
 	if [ "${DEBUG_KERNEL_KEEP:-0}" != 1 ]; then
 		find "$DBG" -mindepth 1 -maxdepth 1 -type d \( -name 'src-*' -o -name '*-vushmdbg-*' \) \

@@ -57,7 +57,7 @@ kernel_ok() {
 	m=$kd/root/lib/modules/$1
 	[ -s "$kd/vmlinux" ] && [ -s "$m/modules.dep" ] || return 1
 	if is_debug_kver "$1"; then
-		[ -f "$kd/.done" ]
+		[ -f "$kd/.done" ] && [ -s "$kd/root/boot/vmlinuz-$1" ]
 		return
 	fi
 	[ -s "$m/modules.order" ] && [ -s "$m/kernel/fs/9p/9p.ko" ] &&

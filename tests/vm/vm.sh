@@ -29,6 +29,7 @@
 #                      tests/selftests/tests.list tests/stress/tests.list
 #                      tests/qemu/tests.list tests/helper/tests.list
 #                      tests/install/tests.list)
+#   VM_EXTRA_LISTS=... check: more list files after those
 #   VM_MEM=2G VM_SMP=2 guest memory and CPUs
 #   VM_VERBOSE=1       show the whole console, kernel messages up to debug
 #   VM_DEBUG=1         interactive console (no timeout, no checks): a shell
@@ -50,6 +51,7 @@ VM_SMP=${VM_SMP:-2}
 VM_VERBOSE=${VM_VERBOSE:-0}
 VM_DEBUG=${VM_DEBUG:-0}
 VM_TEST_LISTS=${VM_TEST_LISTS:-tests/vm/tests.list tests/selftests/tests.list tests/stress/tests.list tests/qemu/tests.list tests/helper/tests.list tests/install/tests.list}
+VM_TEST_LISTS+=${VM_EXTRA_LISTS:+ $VM_EXTRA_LISTS}
 # virtio + 9p, with their dependencies from modules.dep.
 INITRAMFS_MODULES=(virtio_pci 9pnet_virtio 9p)
 
@@ -171,7 +173,10 @@ boot() {
 		append+=" quiet"
 	fi
 	append+=" ${VM_APPEND:-}"
-	[ "${VM_BZIMAGE:-0}" = 1 ] && kernel=$kd/root/boot/vmlinuz-$kver
+	# The debug kernel boots only as a bzImage (see debug-kernel.sh).
+	if [ "${VM_BZIMAGE:-0}" = 1 ] || is_debug_kver "$kver"; then
+		kernel=$kd/root/boot/vmlinuz-$kver
+	fi
 	if [ -w /dev/kvm ] && [ "${VM_KVM:-1}" = 1 ]; then
 		accel=(-accel kvm -cpu host)
 	fi
