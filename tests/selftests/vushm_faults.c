@@ -32,39 +32,23 @@ static int uring_map(struct io_uring *ring, int cfd, int fd, __u64 shm_offset,
 		     __u64 len)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-	struct io_uring_cqe *cqe;
 	struct vushm_map m;
-	int ret;
 
 	if (!sqe)
 		return -EBUSY;
 	vt_map_args(&m, fd, 0, shm_offset, len, VUSHM_MAP_RW);
 	vt_prep_cmd(ring, sqe, cfd, VUSHM_MAP, &m, sizeof(m), 0xfa17);
-	ret = io_uring_submit(ring);
-	if (ret <= 0)
+	if (io_uring_submit(ring) <= 0)
 		return -EAGAIN;
-	ret = io_uring_wait_cqe(ring, &cqe);
-	if (ret < 0)
-		return ret;
-	ret = cqe->res;
-	io_uring_cqe_seen(ring, cqe);
-	return ret;
+	return vt_uring_reap(ring);
 }
 
 /* Submits what a failed uring_map() left queued; its CQE's result. */
 static int uring_resubmit(struct io_uring *ring)
 {
-	struct io_uring_cqe *cqe;
 	int ret = io_uring_submit_and_wait(ring, 1);
 
-	if (ret < 0)
-		return ret;
-	ret = io_uring_wait_cqe(ring, &cqe);
-	if (ret < 0)
-		return ret;
-	ret = cqe->res;
-	io_uring_cqe_seen(ring, cqe);
-	return ret;
+	return ret < 0 ? ret : vt_uring_reap(ring);
 }
 
 static int write_str(const char *path, const char *val)

@@ -1273,25 +1273,30 @@ static inline void vt_prep_cmd(struct io_uring *ring, struct io_uring_sqe *sqe,
 }
 
 /* Submit one uring_cmd and wait: its cqe->res, or -errno from io_uring. */
+/* The next CQE's result (consumed), or a negative liburing error. */
+static inline int vt_uring_reap(struct io_uring *ring)
+{
+	struct io_uring_cqe *cqe;
+	int ret = io_uring_wait_cqe(ring, &cqe);
+
+	if (ret < 0)
+		return ret;
+	ret = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return ret;
+}
+
 static inline int vt_uring_cmd(struct io_uring *ring, int fd, __u32 cmd_op,
 			       const void *cmd, size_t len)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-	struct io_uring_cqe *cqe;
 	int ret;
 
 	if (!sqe)
 		return -EBUSY;
 	vt_prep_cmd(ring, sqe, fd, cmd_op, cmd, len, 0x7e57);
 	ret = io_uring_submit_and_wait(ring, 1);
-	if (ret < 0)
-		return ret;
-	ret = io_uring_wait_cqe(ring, &cqe);
-	if (ret < 0)
-		return ret;
-	ret = cqe->res;
-	io_uring_cqe_seen(ring, cqe);
-	return ret;
+	return ret < 0 ? ret : vt_uring_reap(ring);
 }
 
 static inline int vt_uring_map(struct io_uring *ring, int cfd, int fd,
