@@ -282,12 +282,14 @@ const struct file_operations vushm_window_fops = {
 /* Take @m out of the index; the caller zaps its range under the same lock. */
 static void vushm_index_remove(struct vushm_window *w, struct vushm_mapping *m)
 {
+	u64 bytes = (u64)(m->it.last - m->it.start + 1) << PAGE_SHIFT;
+
 	lockdep_assert_held_write(&w->fault_sem);
 	interval_tree_remove(&m->it, &w->mappings);
 	w->map_gen++;
 	w->nr_mappings--;
-	w->mapped_bytes -= (m->it.last - m->it.start + 1) << PAGE_SHIFT;
-	vushm_uncharge_mapping((m->it.last - m->it.start + 1) << PAGE_SHIFT);
+	w->mapped_bytes -= bytes;
+	vushm_uncharge_mapping(bytes);
 }
 
 static void vushm_mapping_free(struct vushm_mapping *m)
