@@ -8,12 +8,11 @@
  *     window->lock (mutex: serialises MAP, UNMAP, RESET, controller changes)
  *       mmap_lock of a process mapping the window (eager install; taken by
  *       the core for faults)
- *         window->fault_sem (rwsem: the mapping index; read by faults and
- *         page_mkwrite, written around every index change together with
- *         the zap of the affected range)
- *           page lock (page_mkwrite, and the read-only barrier in MAP)
- *             i_mmap_rwsem of the window's address_space
- *               page table lock
+ *         window->fault_sem (rwsem: the mapping index; read by faults,
+ *         pfn_mkwrite and ->access, written around every index change
+ *         together with the zap of the affected range)
+ *           i_mmap_rwsem of the window's address_space
+ *             page table lock
  *
  * window->vmas_lock (spinlock) nests inside all of these and is never held
  * across anything that sleeps.
@@ -45,6 +44,7 @@ struct io_uring_cmd;
 struct vushm_mapping {
 	struct interval_tree_node it;	/* window page index range */
 	struct file *file;		/* holds the backing file */
+	struct page **pages;		/* one reference per page of the range */
 	pgoff_t fd_pgoff;		/* first page in the file */
 	u64 flags;			/* VUSHM_MAP_* */
 };

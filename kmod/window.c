@@ -3,11 +3,21 @@
  * Window mappings: the mapping index, mmap of the window node, faults, and
  * eager installation of a backend file's pages into every VMA of a window.
  *
- * Every window VMA is VM_SHARED | VM_MIXEDMAP with page_mkwrite and
- * pfn_mkwrite, so the core makes its vm_page_prot read-only (write-notify):
- * each PTE starts read-only and the first write to it asks us.  That is what
- * keeps read-only mappings read-only against mprotect, FOLL_FORCE and GUP
- * writes, and what keeps stores away from the shared zero page.
+ * Every window VMA is VM_SHARED | VM_PFNMAP and every PTE in it is special:
+ * a mapping holds a reference on each of its pages (m->pages) and the PTEs
+ * hold none, like drm_gem_shmem.  The backend's page cache knows nothing of
+ * our PTEs (they are not in its file's i_mmap), so pages it still maps must
+ * never count as mapped: a truncate or hole punch of the memfd would then
+ * delete "still mapped" page-cache folios (Bad page cache, VM_BUG_ON with
+ * DEBUG_VM).  With special PTEs the folio merely leaves the file and lives
+ * on in the window until UNMAP.  The price: get_user_pages fails on the
+ * window (KVM uses its VM_PFNMAP path; ptrace uses vm_ops->access).
+ *
+ * pfn_mkwrite makes the core keep vm_page_prot read-only (write-notify).
+ * PTEs of read-write mappings are installed writable; PTEs of read-only
+ * mappings and of the zero page read-only, so any store to them, whatever
+ * made the VMA writable (mprotect), asks pfn_mkwrite, which refuses or
+ * re-faults: the core never upgrades a PTE by itself.
  */
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -21,17 +31,6 @@
 
 #include "compat.h"
 #include "vushm.h"
-
-/* Pages gathered and inserted per step of an eager install. */
-#define VUSHM_INSTALL_BATCH	256
-/*
- * A MAP of up to this many pages keeps the references vushm_populate()
- * took and installs those: one page-cache lookup per page instead of one
- * for populate plus one per process that maps the window (bench P2).
- * Larger MAPs look pages up again in VUSHM_INSTALL_BATCH batches, so that
- * a MAP never pins more than this many pages at once.
- */
-#define VUSHM_KEEP_PAGES	512
 
 static const struct vm_operations_struct vushm_vm_ops;
 
@@ -49,25 +48,24 @@ static struct vushm_mapping *vushm_find(struct vushm_window *w, pgoff_t first,
 	return it ? container_of(it, struct vushm_mapping, it) : NULL;
 }
 
-static struct page *vushm_mapping_page(struct vushm_mapping *m, pgoff_t pgoff)
+static struct page *vushm_page(struct vushm_mapping *m, pgoff_t pgoff)
 {
-	struct address_space *fm = m->file->f_mapping;
-
-	return shmem_read_mapping_page_gfp(fm, m->fd_pgoff + pgoff - m->it.start,
-					   mapping_gfp_mask(fm));
+	return m->pages[pgoff - m->it.start];
 }
 
-static vm_fault_t vushm_insert_err(int err)
+/*
+ * The protection of a PTE for window page @m (NULL: the scratch page) in
+ * @vma: writable where both the mapping and the VMA allow it, so that the
+ * first store costs no second fault (and KVM, which does not fault a
+ * present read-only PTE for writing, need not emulate it).  Otherwise
+ * vm_page_prot, which write-notify keeps read-only.
+ */
+static pgprot_t vushm_prot(struct vm_area_struct *vma, struct vushm_mapping *m)
 {
-	switch (err) {
-	case 0:
-	case -EBUSY:	/* a racing fault got there first */
-		return VM_FAULT_NOPAGE;
-	case -ENOMEM:
-		return VM_FAULT_OOM;
-	default:
-		return VM_FAULT_SIGBUS;
-	}
+	if (!(vma->vm_flags & VM_WRITE) || (m && !(m->flags & VUSHM_MAP_RW)))
+		return vma->vm_page_prot;
+	/* Our ->mmap sets no caching bits that this would drop. */
+	return vm_get_page_prot(vma->vm_flags);
 }
 
 /* A destroyed window serves zeros, whatever its policy, so the VMM lives. */
@@ -78,19 +76,17 @@ static bool vushm_holes_sigbus(struct vushm_window *w)
 
 static vm_fault_t vushm_hole_fault(struct vushm_window *w, struct vm_fault *vmf)
 {
+	struct vm_area_struct *vma = vmf->vma;
+
 	atomic64_inc(&w->hole_faults);
 	if (vushm_holes_sigbus(w))
 		return VM_FAULT_SIGBUS;
-	/*
-	 * Reads get the zero page through a special PTE; pfn_mkwrite sends a
-	 * later store here again.  Stores get the scratch page, a real page so
-	 * that get_user_pages (KVM) works on it.
-	 */
+	/* Reads get the zero page, read-only; stores the scratch page. */
 	if (vmf->flags & FAULT_FLAG_WRITE)
-		return vushm_insert_err(vm_insert_page(vmf->vma, vmf->address,
-						       w->scratch));
-	return vmf_insert_mixed(vmf->vma, vmf->address,
-				pfn_to_pfn_t(my_zero_pfn(vmf->address)));
+		return vmf_insert_pfn_prot(vma, vmf->address,
+					   page_to_pfn(w->scratch),
+					   vushm_prot(vma, NULL));
+	return vmf_insert_pfn(vma, vmf->address, my_zero_pfn(vmf->address));
 }
 
 /*
@@ -107,73 +103,95 @@ static vm_fault_t vushm_fault(struct vm_fault *vmf)
 	atomic64_inc(&w->faults);
 	down_read(&w->fault_sem);
 	m = vushm_find(w, vmf->pgoff, vmf->pgoff);
-	if (m) {
-		struct page *page = vushm_mapping_page(m, vmf->pgoff);
-
-		if (!IS_ERR(page)) {
-			ret = vushm_insert_err(vm_insert_page(vmf->vma,
-							      vmf->address,
-							      page));
-			put_page(page);
-			goto out;
-		}
-		if (PTR_ERR(page) == -ENOMEM) {
-			ret = VM_FAULT_OOM;
-			goto out;
-		}
-		/* The backend shrank its file under the mapping: a hole. */
+	if (!m) {
+		ret = vushm_hole_fault(w, vmf);
+	} else if ((vmf->flags & FAULT_FLAG_WRITE) &&
+		   !(m->flags & VUSHM_MAP_RW)) {
+		atomic64_inc(&w->ro_denied);
+		ret = VM_FAULT_SIGBUS;
+	} else {
+		ret = vmf_insert_pfn_prot(vmf->vma, vmf->address,
+					  page_to_pfn(vushm_page(m, vmf->pgoff)),
+					  vushm_prot(vmf->vma, m));
 	}
-	ret = vushm_hole_fault(w, vmf);
-out:
 	up_read(&w->fault_sem);
 	return ret;
 }
 
-/* First write to a present struct-page PTE: only RW mappings and scratch. */
-static vm_fault_t vushm_page_mkwrite(struct vm_fault *vmf)
+/*
+ * A store to a present read-only PTE: a read-only mapping's page, the zero
+ * page, or a page installed while the VMA was not writable.  Refuse the
+ * first; for the others drop the PTE and let the store fault again, so that
+ * vushm_fault() picks the page and its protection under fault_sem.  Never
+ * return 0: the core would make the PTE writable after we dropped
+ * fault_sem, by which time it may map another mapping's page.
+ */
+static vm_fault_t vushm_pfn_mkwrite(struct vm_fault *vmf)
 {
 	struct vushm_window *w = vushm_vma_window(vmf->vma);
 	struct vushm_mapping *m;
-	vm_fault_t ret;
+	vm_fault_t ret = VM_FAULT_NOPAGE;
 
 	down_read(&w->fault_sem);
 	m = vushm_find(w, vmf->pgoff, vmf->pgoff);
 	if (m && !(m->flags & VUSHM_MAP_RW)) {
 		atomic64_inc(&w->ro_denied);
 		ret = VM_FAULT_SIGBUS;
-	} else if (m || vmf->page == w->scratch) {
-		/*
-		 * Taken before fault_sem is dropped: a read-only MAP of this
-		 * page waits for it (see vushm_populate()), so a write
-		 * allowed for an older RW mapping cannot land on its PTEs.
-		 */
-		lock_page(vmf->page);
-		ret = VM_FAULT_LOCKED;
 	} else {
-		/* A hole whose page was zapped under us: fault again. */
-		ret = VM_FAULT_NOPAGE;
+		zap_vma_ptes(vmf->vma, vmf->address & PAGE_MASK, PAGE_SIZE);
 	}
 	up_read(&w->fault_sem);
 	return ret;
 }
 
-/* First write to a special PTE: only the zero page is ever mapped so. */
-static vm_fault_t vushm_pfn_mkwrite(struct vm_fault *vmf)
+/*
+ * ptrace and /proc/pid/mem: get_user_pages cannot pin special PTEs, so
+ * access_remote_vm() comes here, with a length that may run past the VMA.
+ * Same rules as a CPU access: holes read as zeros (or fail with
+ * VUSHM_HOLE_SIGBUS); writes only through a writable VMA (FOLL_FORCE does
+ * not make a shared mapping writable) into read-write mappings; a hole is
+ * not written.
+ */
+static int vushm_access(struct vm_area_struct *vma, unsigned long addr,
+			void *buf, int len, int write)
 {
-	struct vushm_window *w = vushm_vma_window(vmf->vma);
+	struct vushm_window *w = vushm_vma_window(vma);
+	int done = 0;
 
+	if (write && !(vma->vm_flags & VM_WRITE))
+		return -EFAULT;
+	len = min_t(unsigned long, len, vma->vm_end - addr);
 	down_read(&w->fault_sem);
-	/*
-	 * Never let the core make the zero page writable.  Drop the zero PTE
-	 * and let the store fault again onto the scratch page.  If a mapping
-	 * arrived meanwhile, the PTE is already gone.
-	 */
-	if (!vushm_find(w, vmf->pgoff, vmf->pgoff))
-		unmap_mapping_range(vushm_mapping(w),
-				    (loff_t)vmf->pgoff << PAGE_SHIFT,
-				    PAGE_SIZE, 1);
+	while (done < len) {
+		pgoff_t pgoff = vma->vm_pgoff +
+				((addr - vma->vm_start) >> PAGE_SHIFT);
+		unsigned int off = offset_in_page(addr);
+		int n = min_t(int, len - done, PAGE_SIZE - off);
+		struct vushm_mapping *m = vushm_find(w, pgoff, pgoff);
+		void *kaddr;
+
+		if (!m) {
+			if (write || vushm_holes_sigbus(w))
+				break;
+			memset(buf, 0, n);
+		} else {
+			if (write && !(m->flags & VUSHM_MAP_RW)) {
+				atomic64_inc(&w->ro_denied);
+				break;
+			}
+			kaddr = kmap_local_page(vushm_page(m, pgoff));
+			if (write)
+				memcpy(kaddr + off, buf, n);
+			else
+				memcpy(buf, kaddr + off, n);
+			kunmap_local(kaddr);
+		}
+		done += n;
+		addr += n;
+		buf += n;
+	}
 	up_read(&w->fault_sem);
-	return VM_FAULT_NOPAGE;
+	return done ? done : -EFAULT;
 }
 
 static void vushm_vma_track(struct vushm_window *w, struct vushm_vma *vv,
@@ -215,8 +233,8 @@ static const struct vm_operations_struct vushm_vm_ops = {
 	.open = vushm_vm_open,
 	.close = vushm_vm_close,
 	.fault = vushm_fault,
-	.page_mkwrite = vushm_page_mkwrite,
 	.pfn_mkwrite = vushm_pfn_mkwrite,
+	.access = vushm_access,
 };
 
 static int vushm_window_open(struct inode *inode, struct file *file)
@@ -256,8 +274,13 @@ static int vushm_window_mmap(struct file *file, struct vm_area_struct *vma)
 	vv = kmalloc(sizeof(*vv), GFP_KERNEL_ACCOUNT);
 	if (!vv)
 		return -ENOMEM;
-	/* VM_MIXEDMAP at mmap time lets vm_insert_pages() run under the read lock. */
-	vushm_vm_flags_set(vma, VM_MIXEDMAP | VM_DONTEXPAND);
+	/*
+	 * VM_PFNMAP: special PTEs only (see the top of this file); KVM maps
+	 * such VMAs through hva_to_pfn_remapped().  A core dump would read
+	 * none of it.  VM_MAYSHARE above rules out the COW mappings that
+	 * VM_PFNMAP forbids.
+	 */
+	vushm_vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &vushm_vm_ops;
 	vushm_vma_track(w, vv, vma);
 	return 0;
@@ -292,8 +315,16 @@ static void vushm_index_remove(struct vushm_window *w, struct vushm_mapping *m)
 	vushm_uncharge_mapping(bytes);
 }
 
+static void vushm_put_pages(struct page **pages, unsigned long nr)
+{
+	while (nr)
+		put_page(pages[--nr]);
+}
+
 static void vushm_mapping_free(struct vushm_mapping *m)
 {
+	vushm_put_pages(m->pages, m->it.last - m->it.start + 1);
+	kvfree(m->pages);
 	if (m->flags & VUSHM_MAP_RW)
 		mapping_unmap_writable(m->file->f_mapping);
 	fput(m->file);
@@ -301,104 +332,94 @@ static void vushm_mapping_free(struct vushm_mapping *m)
 }
 
 /*
- * Make every page of @m exist in the file, so that MAP fails early rather
- * than a later fault.  For a read-only mapping also take and drop each
- * page's lock: that waits for write faults which a removed RW mapping of
- * the page allowed and which may still be about to make their PTE writable
- * (page_mkwrite holds the page lock until then).
+ * Take a reference on every page of @m, creating the pages the file lacks:
+ * MAP fails now rather than a fault later, and the window keeps them
+ * whatever the backend does to its file.  Stores through special PTEs do
+ * not dirty the page when the PTE goes, so a read-write mapping dirties
+ * its pages here (shmem reclaim would otherwise drop a clean page it
+ * believes to hold zeros); they cannot be cleaned while we hold them.
  */
-static int vushm_populate(struct vushm_mapping *m, struct page **keep)
+static int vushm_populate(struct vushm_mapping *m)
 {
-	bool ro = !(m->flags & VUSHM_MAP_RW);
-	unsigned long n = 0;
-	pgoff_t pg;
+	struct address_space *fm = m->file->f_mapping;
+	unsigned long n, npages = m->it.last - m->it.start + 1;
 
-	for (pg = m->it.start; pg <= m->it.last; pg++) {
-		struct page *page = vushm_mapping_page(m, pg);
+	m->pages = kvmalloc_array(npages, sizeof(*m->pages),
+				  GFP_KERNEL_ACCOUNT);
+	if (!m->pages)
+		return -ENOMEM;
+	for (n = 0; n < npages; n++) {
+		struct page *page;
 
+		page = shmem_read_mapping_page_gfp(fm, m->fd_pgoff + n,
+						   mapping_gfp_mask(fm));
 		if (IS_ERR(page)) {
-			while (n)
-				put_page(keep[--n]);
+			vushm_put_pages(m->pages, n);
+			kvfree(m->pages);
+			m->pages = NULL;
 			return PTR_ERR(page);
 		}
-		if (ro) {
-			lock_page(page);
-			unlock_page(page);
-		}
-		if (keep)
-			keep[n++] = page;
-		else
-			put_page(page);
+		if (m->flags & VUSHM_MAP_RW)
+			set_page_dirty(page);
+		m->pages[n] = page;
 		cond_resched();
 	}
 	return 0;
 }
 
-/* Insert pages[0..nr) (window pages [first, first + nr)) into @vma. */
-static unsigned long vushm_insert_vma(struct vm_area_struct *vma,
-				      pgoff_t first, struct page **pages,
-				      unsigned long nr)
+struct vushm_fill {
+	struct mm_struct *mm;
+	struct page **pages;	/* the page for the first address filled */
+	pgprot_t prot;
+	unsigned long filled;
+};
+
+/* apply_to_page_range() callback, page table lock held. */
+static int vushm_fill_pte(pte_t *pte, unsigned long addr, void *data)
 {
-	pgoff_t vfirst = vma->vm_pgoff, vlast = vfirst + vma_pages(vma) - 1;
-	pgoff_t start = max(first, vfirst), end = min(first + nr - 1, vlast);
-	unsigned long inserted = 0;
+	struct vushm_fill *f = data;
+	struct page *page = *f->pages++;
 
-	while (start <= end) {
-		unsigned long num = end - start + 1, todo = num;
-		unsigned long addr = vma->vm_start +
-				     ((start - vfirst) << PAGE_SHIFT);
-		int err;
-
-		err = vm_insert_pages(vma, addr, pages + (start - first), &num);
-		inserted += todo - num;
-		if (err != -EBUSY)	/* done, or e.g. -ENOMEM: faults will do it */
-			break;
-		/* A fault installed this page already: skip it. */
-		start += todo - num + 1;
+	/* A racing fault got there first: same page, same protection. */
+	if (pte_none(*pte)) {
+		set_pte_at(f->mm, addr, pte,
+			   pte_mkspecial(pfn_pte(page_to_pfn(page), f->prot)));
+		f->filled++;
 	}
-	return inserted;
+	return 0;
 }
 
 /*
- * Install @m into @mm's VMAs @vmas[0..nr); the mm's mmap_lock is held.
- * @keep: every page of @m, looked up by vushm_populate(), or NULL: look
- * them up here, in batches, into @pages.
+ * Install window pages [@m's range] into @vma, mmap_lock held: the PTEs
+ * vmf_insert_pfn_prot() would make, set in one page-table walk per PMD.
  */
-static void vushm_install_mm(struct vushm_window *w, struct vushm_mapping *m,
-			     struct vm_area_struct **vmas, unsigned int nr,
-			     struct page **pages, struct page **keep)
+static unsigned long vushm_install_vma(struct vm_area_struct *vma,
+				       struct vushm_mapping *m)
 {
-	pgoff_t first;
-	unsigned int i;
+	pgoff_t vfirst = vma->vm_pgoff, vlast = vfirst + vma_pages(vma) - 1;
+	pgoff_t start = max(m->it.start, vfirst), last = min(m->it.last, vlast);
+	struct vushm_fill f = {
+		.mm = vma->vm_mm,
+		.prot = vushm_prot(vma, m),
+	};
+	unsigned long addr, end;
 
-	if (keep) {
-		for (i = 0; i < nr; i++)
-			w->stats.pages_installed +=
-				vushm_insert_vma(vmas[i], m->it.start, keep,
-						 m->it.last - m->it.start + 1);
-		return;
-	}
+	if (start > last)
+		return 0;
+	f.pages = &m->pages[start - m->it.start];
+	addr = vma->vm_start + ((start - vfirst) << PAGE_SHIFT);
+	end = vma->vm_start + ((last - vfirst + 1) << PAGE_SHIFT);
+	while (addr < end) {
+		unsigned long next = min(pmd_addr_end(addr, end), end);
 
-	for (first = m->it.start; first <= m->it.last;
-	     first += VUSHM_INSTALL_BATCH) {
-		unsigned long want = min_t(u64, VUSHM_INSTALL_BATCH,
-					   m->it.last - first + 1), got, k;
-
-		for (got = 0; got < want; got++) {
-			pages[got] = vushm_mapping_page(m, first + got);
-			if (IS_ERR(pages[got]))
-				break;
-		}
-		for (i = 0; got && i < nr; i++)
-			w->stats.pages_installed +=
-				vushm_insert_vma(vmas[i], first, pages, got);
-		for (k = 0; k < got; k++)
-			put_page(pages[k]);
-		/* The file shrank under us: what is left is served by faults. */
-		if (got < want)
+		/* -ENOMEM for a page table: faults will do the rest. */
+		if (apply_to_page_range(f.mm, addr, next - addr,
+					vushm_fill_pte, &f))
 			break;
+		addr = next;
 		cond_resched();
 	}
+	return f.filled;
 }
 
 /*
@@ -407,23 +428,18 @@ static void vushm_install_mm(struct vushm_window *w, struct vushm_mapping *m,
  * by one under their mmap_lock, which keeps their VMAs stable.  A VMA that
  * appears after the snapshot is served by vushm_fault().
  */
-static void vushm_install(struct vushm_window *w, struct vushm_mapping *m,
-			  struct page **keep)
+static void vushm_install(struct vushm_window *w, struct vushm_mapping *m)
 {
 	unsigned int cap = READ_ONCE(w->nr_vmas) + 1, nr_mms = 0, i, j;
-	struct vm_area_struct **vmas = NULL;
 	struct mm_struct **mms = NULL;
 	unsigned long *starts = NULL;
-	struct page **pages = NULL;
 	struct vushm_vma *vv;
 
+	if (!READ_ONCE(w->nr_vmas))
+		return;
 	mms = kmalloc_array(cap, sizeof(*mms), GFP_KERNEL_ACCOUNT);
-	vmas = kmalloc_array(cap, sizeof(*vmas), GFP_KERNEL_ACCOUNT);
 	starts = kmalloc_array(cap, sizeof(*starts), GFP_KERNEL_ACCOUNT);
-	if (!keep)
-		pages = kmalloc_array(VUSHM_INSTALL_BATCH, sizeof(*pages),
-				      GFP_KERNEL_ACCOUNT);
-	if (!mms || !vmas || !starts || (!keep && !pages))
+	if (!mms || !starts)
 		goto out;
 
 	/* An entry on the list keeps its VMA, hence its mm, allocated. */
@@ -439,7 +455,7 @@ static void vushm_install(struct vushm_window *w, struct vushm_mapping *m,
 	spin_unlock(&w->vmas_lock);
 
 	for (i = 0; i < nr_mms; i++) {
-		unsigned int nr = 0, nr_starts = 0;
+		unsigned int nr_starts = 0;
 
 		if (mmap_read_lock_killable(mms[i]))
 			continue;
@@ -460,17 +476,15 @@ static void vushm_install(struct vushm_window *w, struct vushm_mapping *m,
 			if (vma && vma->vm_start == starts[j] &&
 			    vma->vm_ops == &vushm_vm_ops &&
 			    vushm_vma_window(vma) == w)
-				vmas[nr++] = vma;
+				w->stats.pages_installed +=
+					vushm_install_vma(vma, m);
 		}
-		vushm_install_mm(w, m, vmas, nr, pages, keep);
 		mmap_read_unlock(mms[i]);
 	}
 	for (i = 0; i < nr_mms; i++)
 		mmput(mms[i]);
 out:
-	kfree(pages);
 	kfree(starts);
-	kfree(vmas);
 	kfree(mms);
 }
 
@@ -525,8 +539,7 @@ static int vushm_check_file(struct file *file, const struct vushm_map *arg)
 
 static int vushm_map_core(struct vushm_window *w, const struct vushm_map *arg)
 {
-	unsigned long npages = arg->len >> PAGE_SHIFT, i;
-	struct page **keep = NULL;
+	unsigned long npages = arg->len >> PAGE_SHIFT;
 	struct vushm_mapping *m;
 	struct file *file;
 	int ret;
@@ -550,9 +563,6 @@ static int vushm_map_core(struct vushm_window *w, const struct vushm_map *arg)
 	m->fd_pgoff = arg->fd_offset >> PAGE_SHIFT;
 	m->it.start = arg->shm_offset >> PAGE_SHIFT;
 	m->it.last = m->it.start + npages - 1;
-	/* Worth it only when some process maps the window. */
-	if (npages <= VUSHM_KEEP_PAGES && READ_ONCE(w->nr_vmas))
-		keep = kmalloc_array(npages, sizeof(*keep), GFP_KERNEL_ACCOUNT);
 
 	mutex_lock(&w->lock);
 	ret = -ENODEV;
@@ -568,7 +578,7 @@ static int vushm_map_core(struct vushm_window *w, const struct vushm_map *arg)
 	if (!vushm_charge_mapping(arg->len))
 		goto out_unlock;
 
-	ret = vushm_populate(m, keep);
+	ret = vushm_populate(m);
 	if (ret) {
 		vushm_uncharge_mapping(arg->len);
 		if (ret == -EINVAL)	/* the file shrank meanwhile */
@@ -585,19 +595,15 @@ static int vushm_map_core(struct vushm_window *w, const struct vushm_map *arg)
 	unmap_mapping_range(vushm_mapping(w), arg->shm_offset, arg->len, 1);
 	up_write(&w->fault_sem);
 
-	vushm_install(w, m, keep);
+	vushm_install(w, m);
 	w->stats.maps++;
 	vushm_nl_notify(w, VUSHM_CMD_MAP_NTF, m);
 	mutex_unlock(&w->lock);
-	for (i = 0; keep && i < npages; i++)
-		put_page(keep[i]);
-	kfree(keep);
 	return 0;
 
 out_unlock:
 	w->stats.map_errors++;
 	mutex_unlock(&w->lock);
-	kfree(keep);
 	kfree(m);
 out_unwritable:
 	if (arg->flags & VUSHM_MAP_RW)

@@ -558,11 +558,57 @@ TEST_F(bad, seal_write_while_rw_mapped_fd_closed)
 	EXPECT_EQ(0, fcntl(self->w.fd, F_ADD_SEALS, F_SEAL_WRITE));
 }
 
-/* A read-only mapping is not a writable one: F_SEAL_WRITE works. */
-TEST_F(bad, seal_write_while_ro_mapped_ok)
+/*
+ * A read-only mapping holds a reference on each of its pages, which
+ * memfd_wait_for_pins() takes for a pin: F_SEAL_WRITE is EBUSY until the
+ * mapping goes.
+ */
+TEST_F(bad, seal_write_while_ro_mapped_ebusy)
 {
 	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, PS, 0));
+	errno = 0;
+	EXPECT_EQ(-1, fcntl(self->w.fd, F_ADD_SEALS, F_SEAL_WRITE));
+	EXPECT_EQ(EBUSY, errno);
+	EXPECT_EQ(0, fcntl(self->w.fd, F_GET_SEALS) & F_SEAL_WRITE);
+	ASSERT_EQ(0, vt_unmap(self->w.cfd, 0, PS));
 	EXPECT_EQ(0, fcntl(self->w.fd, F_ADD_SEALS, F_SEAL_WRITE));
+	EXPECT_EQ(F_SEAL_WRITE, fcntl(self->w.fd, F_GET_SEALS) & F_SEAL_WRITE);
+}
+
+/* Sealed first, then mapped read-only: works, and the window reads. */
+TEST_F(bad, seal_write_before_ro_map_ok)
+{
+	char *w;
+
+	ASSERT_EQ(0, fcntl(self->w.fd, F_ADD_SEALS, F_SEAL_WRITE));
+	EXPECT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, 2 * PS, 0));
+	w = vt_mmap_node(self->w.name, 2 * PS, 0, PROT_READ);
+	ASSERT_NE(MAP_FAILED, w);
+	EXPECT_EQ(-1, vt_check_pattern(w, 2 * PS, SEED, 0));
+	munmap(w, 2 * PS);
+	EXPECT_EQ(F_SEAL_WRITE, fcntl(self->w.fd, F_GET_SEALS) & F_SEAL_WRITE);
+}
+
+/*
+ * F_SEAL_FUTURE_WRITE does not wait for pins: it works while a read-only
+ * mapping exists, and the mapping keeps reading the memfd.
+ */
+TEST_F(bad, seal_future_write_while_ro_mapped_ok)
+{
+	char *w;
+
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, 2 * PS, 0));
+	EXPECT_EQ(0, fcntl(self->w.fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE));
+	EXPECT_EQ(F_SEAL_FUTURE_WRITE,
+		  fcntl(self->w.fd, F_GET_SEALS) & F_SEAL_FUTURE_WRITE);
+	w = vt_mmap_node(self->w.name, 2 * PS, 0, PROT_READ);
+	ASSERT_NE(MAP_FAILED, w);
+	EXPECT_EQ(-1, vt_check_pattern(w, 2 * PS, SEED, 0));
+	munmap(w, 2 * PS);
+	/* Sealed for real: the backend cannot write its file any more. */
+	errno = 0;
+	EXPECT_EQ(-1, pwrite(self->w.fd, "x", 1, 0));
+	EXPECT_EQ(EPERM, errno);
 }
 
 /* ------------------------------------------------------------------ */

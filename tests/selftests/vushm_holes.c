@@ -6,6 +6,8 @@
  * into a hole does not crash and reaches neither the backend memfd, another
  * window, a later MAP at that offset nor the system zero page; old bytes are
  * never readable after UNMAP; a MAP over a touched hole shows the memfd.
+ * get_user_pages refuses holes as it refuses the whole window (VM_PFNMAP);
+ * kernel copies (copy_from_user) and /proc/self/mem read them as zeros.
  * VUSHM_HOLE_SIGBUS: every access to a hole raises SIGBUS and GUP fails.
  */
 #include "vushm_test.h"
@@ -242,10 +244,10 @@ TEST_F(hz, store_does_not_reach_zero_page)
 }
 
 /*
- * Writes into a hole through get_user_pages (process_vm_writev: FOLL_WRITE;
- * /proc/self/mem: FOLL_FORCE | FOLL_WRITE) and copy_to_user (read() from a
- * pipe) after the hole was read (zero-page PTE).  The doc lets them land in
- * the scratch page or fail; either way they must not reach the zero page.
+ * Writes into a hole after it was read (zero-page PTE): process_vm_writev
+ * (get_user_pages, FOLL_WRITE) fails EFAULT, /proc/self/mem (vm_ops->access)
+ * fails EIO, copy_to_user (read() from a pipe) lands in the scratch page
+ * like a CPU store.  None of them may reach the zero page or the memfd.
  */
 TEST_F(hz, gup_write_does_not_reach_zero_page)
 {
@@ -258,43 +260,60 @@ TEST_F(hz, gup_write_does_not_reach_zero_page)
 	memset(buf, 0xee, sizeof(buf));
 	EXPECT_EQ(-1, vt_first_nonzero(hole, 4 * PS));
 
+	errno = 0;
 	r = process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
-	TH_LOG("process_vm_writev into a hole: %zd (%s)", r,
-	       r < 0 ? strerror(errno) : "ok");
+	EXPECT_EQ(-1, r);
+	EXPECT_EQ(EFAULT, errno);
 	EXPECT_EQ(0, zero_page_clean());
 
 	mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, mem);
+	errno = 0;
 	r = pwrite(mem, buf, sizeof(buf), (off_t)(uintptr_t)(hole + PS));
-	TH_LOG("/proc/self/mem into a hole: %zd (%s)", r,
-	       r < 0 ? strerror(errno) : "ok");
+	EXPECT_EQ(-1, r);
+	EXPECT_EQ(EIO, errno);
 	close(mem);
 	EXPECT_EQ(0, zero_page_clean());
+	EXPECT_EQ(-1, vt_first_nonzero(hole, 2 * PS));
 
 	ASSERT_EQ(0, pipe(p));
 	ASSERT_EQ((ssize_t)sizeof(buf), write(p[1], buf, sizeof(buf)));
 	r = read(p[0], hole + 2 * PS, sizeof(buf));
-	TH_LOG("read() into a hole: %zd (%s)", r,
-	       r < 0 ? strerror(errno) : "ok");
+	EXPECT_EQ((ssize_t)sizeof(buf), r);
 	close(p[0]);
 	close(p[1]);
 	EXPECT_EQ(0, zero_page_clean());
 	EXPECT_EQ(-1, vt_check_fd(self->w.fd, 0, 2 * MiB, SEED));
 }
 
-/* GUP reads of a hole see zeros: process_vm_readv and write() from it. */
-TEST_F(hz, gup_read_sees_zeros)
+/*
+ * Reads of a hole: get_user_pages (process_vm_readv) fails EFAULT and
+ * leaves the buffer alone; a kernel copy (write() to a pipe from the hole,
+ * copy_from_user) and /proc/self/mem (vm_ops->access) see zeros.
+ */
+TEST_F(hz, gup_read_refused_copy_sees_zeros)
 {
-	char buf[4096];
+	char buf[4096], ref[4096];
 	struct iovec local = { .iov_base = buf, .iov_len = sizeof(buf) };
 	struct iovec remote = { .iov_base = self->w.win + 6 * MiB,
 				.iov_len = sizeof(buf) };
-	int p[2];
+	int p[2], mem;
 
 	memset(buf, 0x55, sizeof(buf));
+	memset(ref, 0x55, sizeof(ref));
+	errno = 0;
+	EXPECT_EQ(-1, process_vm_readv(getpid(), &local, 1, &remote, 1, 0));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(0, memcmp(buf, ref, sizeof(buf)));
+
+	memset(buf, 0x55, sizeof(buf));
+	mem = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, mem);
 	EXPECT_EQ((ssize_t)sizeof(buf),
-		  process_vm_readv(getpid(), &local, 1, &remote, 1, 0));
+		  pread(mem, buf, sizeof(buf),
+			(off_t)(uintptr_t)(self->w.win + 6 * MiB + 2 * PS)));
 	EXPECT_EQ(-1, vt_first_nonzero(buf, sizeof(buf)));
+	close(mem);
 
 	memset(buf, 0x55, sizeof(buf));
 	ASSERT_EQ(0, pipe(p));
@@ -432,23 +451,67 @@ TEST_F(hs, gup_efault)
 	close(p[1]);
 }
 
+/*
+ * /proc/self/mem (vm_ops->access) fails on a hole, reading or writing: the
+ * syscall reports EIO (nothing transferred, fs/proc/base.c mem_rw()).  A
+ * read that starts in a mapping stops at the hole.
+ */
+TEST_F(hs, proc_self_mem_eio)
+{
+	char buf[256];
+	int mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+
+	ASSERT_LE(0, mem);
+	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, PS, PS, VUSHM_MAP_RW));
+	errno = 0;
+	EXPECT_EQ(-1, pread(mem, buf, sizeof(buf),
+			    (off_t)(uintptr_t)(self->w.win + 4 * PS)));
+	EXPECT_EQ(EIO, errno);
+	memset(buf, 0xdd, sizeof(buf));
+	errno = 0;
+	EXPECT_EQ(-1, pwrite(mem, buf, sizeof(buf),
+			     (off_t)(uintptr_t)(self->w.win + 4 * PS)));
+	EXPECT_EQ(EIO, errno);
+	memset(buf, 0x55, sizeof(buf));
+	EXPECT_EQ(128, pread(mem, buf, sizeof(buf),
+			     (off_t)(uintptr_t)(self->w.win + 2 * PS - 128)));
+	EXPECT_EQ(-1, vt_check_pattern(buf, 128, SEED, PS - 128));
+	EXPECT_EQ(-1, vt_check_fd(self->w.fd, 0, MiB, SEED));
+	EXPECT_EQ(SIGBUS, vt_try_read(self->w.win + 4 * PS, NULL));
+	close(mem);
+}
+
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ	22
 #define MADV_POPULATE_WRITE	23
 #endif
 
-/* MADV_POPULATE_* (GUP faulting) of a hole: EFAULT. */
-TEST_F(hs, madv_populate_efault)
+/*
+ * MADV_POPULATE_* (GUP faulting) is refused on the whole window, hole or
+ * not: check_vma_flags() rejects VM_PFNMAP before any fault is tried, and
+ * faultin_vma_page_range() reports that as EINVAL (mm/gup.c, 6.1).
+ */
+TEST_F(hs, madv_populate_refused)
 {
-	errno = 0;
-	EXPECT_EQ(-1, madvise(self->w.win, 4 * PS, MADV_POPULATE_READ));
-	EXPECT_EQ(EFAULT, errno);
-	errno = 0;
-	EXPECT_EQ(-1, madvise(self->w.win, 4 * PS, MADV_POPULATE_WRITE));
-	EXPECT_EQ(EFAULT, errno);
-	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, 4 * PS,
-			    VUSHM_MAP_RW));
-	EXPECT_EQ(0, madvise(self->w.win, 4 * PS, MADV_POPULATE_WRITE));
+	int pass;
+
+	/* A hole, then the same range mapped. */
+	for (pass = 0; pass < 2; pass++) {
+		if (pass)
+			ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0,
+					    4 * PS, VUSHM_MAP_RW));
+		errno = 0;
+		EXPECT_EQ(-1, madvise(self->w.win, 4 * PS, MADV_POPULATE_READ));
+		EXPECT_EQ(EINVAL, errno);
+		errno = 0;
+		EXPECT_EQ(-1, madvise(self->w.win, 4 * PS,
+				      MADV_POPULATE_WRITE));
+		EXPECT_EQ(EINVAL, errno);
+	}
+	/* Nothing changed: the mapping reads its bytes, the hole faults. */
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, 4 * PS, SEED, 0));
+	EXPECT_EQ(-1, vt_check_fd(self->w.fd, 0, MiB, SEED));
+	EXPECT_EQ(SIGBUS, vt_try_read(self->w.win + 4 * PS, NULL));
 }
 
 /* A forked child faults the same way. */

@@ -22,89 +22,10 @@
 
 #define SEED		0x1eaf
 #define BIG		(64 * MiB)
-#define SHMEM_TOL_KB	1024L
-#define LOST_TOL_KB	(16 * 1024L)
-
-/* The /proc/meminfo owners of memory; "unaccounted" is what is left. */
-static const char *const owners[] = {
-	"Cached:", "Buffers:", "AnonPages:", "Slab:", "PageTables:",
-	"SecPageTables:", "KernelStack:", "Percpu:", "VmallocUsed:",
-	"Hugetlb:",
-};
-#define NR_OWNERS (sizeof(owners) / sizeof(owners[0]))
-
-struct mem_snap {
-	long shmem_kb;
-	long free_kb;
-	long owner_kb[NR_OWNERS];
-	long unaccounted_kb;
-};
-
-static void drop_caches(void)
-{
-	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
-
-	sync();
-	if (fd >= 0) {
-		ssize_t w = write(fd, "3", 1);
-
-		(void)w;
-		close(fd);
-	}
-}
-
-static void snap(struct mem_snap *s)
-{
-	size_t i;
-
-	drop_caches();
-	s->shmem_kb = vt_shmem_kb();
-	s->free_kb = vt_free_kb();
-	s->unaccounted_kb = vt_meminfo_kb("MemTotal:") - s->free_kb;
-	for (i = 0; i < NR_OWNERS; i++) {
-		/* Fields this kernel does not have read as -1: count 0. */
-		s->owner_kb[i] = vt_meminfo_kb(owners[i]);
-		if (s->owner_kb[i] > 0)
-			s->unaccounted_kb -= s->owner_kb[i];
-	}
-}
-
-/* Every figure that moved, for the log of a failed check. */
-static void print_deltas(struct __test_metadata *_metadata,
-			 const struct mem_snap *base, const struct mem_snap *now)
-{
-	char buf[512];
-	int n = 0;
-	size_t i;
-
-	for (i = 0; i < NR_OWNERS && n < (int)sizeof(buf) - 64; i++)
-		if (now->owner_kb[i] != base->owner_kb[i])
-			n += snprintf(buf + n, sizeof(buf) - n, " %s%+ld",
-				      owners[i], now->owner_kb[i] - base->owner_kb[i]);
-	TH_LOG("kB vs baseline: free %+ld, unaccounted %+ld, Shmem %+ld;%s",
-	       now->free_kb - base->free_kb,
-	       now->unaccounted_kb - base->unaccounted_kb,
-	       now->shmem_kb - base->shmem_kb, n ? buf : " no owner moved");
-}
-
-/* Wait (up to 5 s) for memory to come back to @base; the last snapshot in @now. */
-static bool back_to_base(const struct mem_snap *base, struct mem_snap *now)
-{
-	int i;
-
-	for (i = 0; i < 50; i++) {
-		snap(now);
-		if (now->shmem_kb <= base->shmem_kb + SHMEM_TOL_KB &&
-		    now->unaccounted_kb <= base->unaccounted_kb + LOST_TOL_KB)
-			return true;
-		usleep(100000);
-	}
-	return false;
-}
 
 FIXTURE(leak) {
 	struct vt_win w;
-	struct mem_snap base;
+	struct vt_mem_snap base;
 };
 
 FIXTURE_VARIANT(leak) {
@@ -126,13 +47,13 @@ FIXTURE_VARIANT_ADD(leak, hole_sigbus) {
  */
 FIXTURE_SETUP(leak)
 {
-	struct mem_snap now;
+	struct vt_mem_snap now;
 
 	vt_win_setup(_metadata, &self->w, 2 * BIG);
 	if (variant->hole_policy == VUSHM_HOLE_SIGBUS &&
 	    !(self->w.ctx.info.features & VUSHM_F_HOLE_SIGBUS))
 		VT_SETUP_SKIP("no VUSHM_F_HOLE_SIGBUS");
-	snap(&self->base);
+	vt_mem_take(&self->base);
 
 	vt_win_open(_metadata, &self->w, "leak", variant->hole_policy);
 	vt_win_memfd(_metadata, &self->w, BIG, SEED, 0);
@@ -144,7 +65,7 @@ FIXTURE_SETUP(leak)
 	self->w.fd = -1;
 
 	/* The memory really is in use now, held by the window alone. */
-	snap(&now);
+	vt_mem_take(&now);
 	ASSERT_LE(self->base.shmem_kb + (long)(BIG / KiB) - 1024, now.shmem_kb)
 		TH_LOG("Shmem %ld kB, baseline %ld kB", now.shmem_kb,
 		       self->base.shmem_kb);
@@ -156,19 +77,19 @@ FIXTURE_TEARDOWN(leak)
 }
 
 #define EXPECT_BACK_TO_BASE() do {					\
-	struct mem_snap __now;						\
-	bool __ok = back_to_base(&self->base, &__now);			\
+	struct vt_mem_snap __now;						\
+	bool __ok = vt_mem_back_to_base(&self->base, &__now);			\
 									\
 	EXPECT_TRUE(__ok);						\
 	if (!__ok)							\
-		print_deltas(_metadata, &self->base, &__now);		\
+		vt_mem_print_deltas(_metadata, &self->base, &__now);		\
 } while (0)
 
 /* munmap of the VMA alone frees nothing: the window still maps the file. */
 #define EXPECT_STILL_HELD() do {					\
-	struct mem_snap __now;						\
+	struct vt_mem_snap __now;						\
 									\
-	snap(&__now);							\
+	vt_mem_take(&__now);							\
 	EXPECT_LE(self->base.shmem_kb + (long)(BIG / KiB) - 1024,	\
 		  __now.shmem_kb);					\
 } while (0)
@@ -285,11 +206,11 @@ FIXTURE_TEARDOWN(cycles)
 TEST_F_TIMEOUT(cycles, map_unmap_cycles, 120)
 {
 	char name[VUSHM_NAME_MAX];
-	struct mem_snap base, now;
+	struct vt_mem_snap base, now;
 	int cfd, fd, nfds, i;
 	char *w;
 
-	snap(&base);
+	vt_mem_take(&base);
 	nfds = vt_count_fds();
 	cfd = vt_ctx_window(&self->ctx, "cyc", 8 * MiB, VUSHM_HOLE_ZERO, 0,
 			    name);
@@ -311,8 +232,8 @@ TEST_F_TIMEOUT(cycles, map_unmap_cycles, 120)
 	EXPECT_EQ(0, vt_sysfs_num(name, "mapped_bytes"));
 	close(cfd);
 	EXPECT_EQ(nfds, vt_count_fds());
-	if (!back_to_base(&base, &now)) {
-		print_deltas(_metadata, &base, &now);
+	if (!vt_mem_back_to_base(&base, &now)) {
+		vt_mem_print_deltas(_metadata, &base, &now);
 		EXPECT_TRUE(false);
 	}
 }
@@ -321,12 +242,12 @@ TEST_F_TIMEOUT(cycles, map_unmap_cycles, 120)
 TEST_F_TIMEOUT(cycles, window_cycles, 120)
 {
 	char name[VUSHM_NAME_MAX];
-	struct mem_snap base, now;
+	struct vt_mem_snap base, now;
 	int nfds, i, fd, cfd;
 
 	fd = vt_memfd(MiB, SEED, 0);
 	ASSERT_LE(0, fd);
-	snap(&base);
+	vt_mem_take(&base);
 	nfds = vt_count_fds();
 	for (i = 0; i < 60; i++) {
 		__u32 flags = (i % 3 == 2 &&
@@ -364,8 +285,8 @@ TEST_F_TIMEOUT(cycles, window_cycles, 120)
 		EXPECT_FALSE(vt_node_exists(name));
 	}
 	EXPECT_EQ(nfds, vt_count_fds());
-	if (!back_to_base(&base, &now)) {
-		print_deltas(_metadata, &base, &now);
+	if (!vt_mem_back_to_base(&base, &now)) {
+		vt_mem_print_deltas(_metadata, &base, &now);
 		EXPECT_TRUE(false);
 	}
 	close(fd);

@@ -34,25 +34,40 @@ FIXTURE_TEARDOWN(lt)
 
 /*
  * The window holds the file: after the backend closes its memfd the mapping
- * still reads and writes, also after the PTEs are zapped and faulted back.
+ * still reads and writes, also after the PTEs are dropped (munmap, then
+ * mmap at the same address: MADV_DONTNEED is EINVAL on the VM_PFNMAP
+ * window) and faulted back.
  */
 TEST_F(lt, backend_closes_fd)
 {
-	char *p;
+	char *p, *old = self->w.win;
+	int nfd;
 
 	ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, 0, 0, MiB, VUSHM_MAP_RW));
 	ASSERT_EQ(0, close(self->w.fd));
 	self->w.fd = -1;
 	EXPECT_EQ(-1, vt_check_pattern(self->w.win, MiB, SEED, 0));
 	self->w.win[PS + 3] = 0x5c;
-	ASSERT_EQ(0, madvise(self->w.win, MiB, MADV_DONTNEED));
+	errno = 0;
+	EXPECT_EQ(-1, madvise(self->w.win, MiB, MADV_DONTNEED));
+	EXPECT_EQ(EINVAL, errno);
+	nfd = vt_open_node(self->w.name, O_RDWR);
+	ASSERT_LE(0, nfd);
+	ASSERT_EQ(0, munmap(self->w.win, self->w.wsize));
+	self->w.win = mmap(old, self->w.wsize, PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_FIXED, nfd, 0);
+	close(nfd);
+	ASSERT_EQ(old, self->w.win);
 	EXPECT_EQ(0x5c, self->w.win[PS + 3]);
 	EXPECT_EQ(-1, vt_check_pattern(self->w.win, PS, SEED, 0));
+	/* The new VMA writes the held file too. */
+	self->w.win[2 * PS + 5] = 0x6d;
 	/* A VMA made now faults the pages in from the held file. */
 	p = vt_mmap_node(self->w.name, MiB, 0, PROT_READ);
 	ASSERT_NE(MAP_FAILED, p);
 	EXPECT_EQ(0x5c, p[PS + 3]);
-	EXPECT_EQ(-1, vt_check_pattern(p + 2 * PS, MiB - 2 * PS, SEED, 2 * PS));
+	EXPECT_EQ(0x6d, p[2 * PS + 5]);
+	EXPECT_EQ(-1, vt_check_pattern(p + 3 * PS, MiB - 3 * PS, SEED, 3 * PS));
 	munmap(p, MiB);
 	EXPECT_EQ(0, vt_unmap(self->w.cfd, 0, MiB));
 	EXPECT_EQ(-1, vt_first_nonzero(self->w.win, MiB));

@@ -784,6 +784,109 @@ static inline bool vt_sysfs_exists(const char *name)
 }
 
 /* ------------------------------------------------------------------ */
+/* Memory: where it is, and whether it came back                       */
+/* ------------------------------------------------------------------ */
+
+/* Tolerances of vt_mem_back_to_base(): kernel noise, far below a leak. */
+#define VT_MEM_SHMEM_TOL_KB	1024L
+#define VT_MEM_LOST_TOL_KB	(16 * 1024L)
+
+/* The /proc/meminfo owners of memory; "unaccounted" is what is left. */
+static const char *const vt_mem_owners[] = {
+	"Cached:", "Buffers:", "AnonPages:", "Slab:", "PageTables:",
+	"SecPageTables:", "KernelStack:", "Percpu:", "VmallocUsed:",
+	"Hugetlb:",
+};
+#define VT_MEM_NR_OWNERS ARRAY_SIZE(vt_mem_owners)
+
+struct vt_mem_snap {
+	long shmem_kb;
+	long free_kb;
+	long owner_kb[VT_MEM_NR_OWNERS];
+	long unaccounted_kb;
+};
+
+static inline void vt_drop_caches(void)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+
+	sync();
+	if (fd >= 0) {
+		ssize_t w = write(fd, "3", 1);
+
+		(void)w;
+		close(fd);
+	}
+}
+
+static inline void vt_mem_take(struct vt_mem_snap *s)
+{
+	size_t i;
+
+	vt_drop_caches();
+	s->shmem_kb = vt_shmem_kb();
+	s->free_kb = vt_free_kb();
+	s->unaccounted_kb = vt_meminfo_kb("MemTotal:") - s->free_kb;
+	for (i = 0; i < VT_MEM_NR_OWNERS; i++) {
+		/* Fields this kernel does not have read as -1: count 0. */
+		s->owner_kb[i] = vt_meminfo_kb(vt_mem_owners[i]);
+		if (s->owner_kb[i] > 0)
+			s->unaccounted_kb -= s->owner_kb[i];
+	}
+}
+
+/* Every figure that moved, for the log of a failed check. */
+static inline void vt_mem_print_deltas(struct __test_metadata *_metadata,
+				       const struct vt_mem_snap *base,
+				       const struct vt_mem_snap *now)
+{
+	char buf[512];
+	int n = 0;
+	size_t i;
+
+	for (i = 0; i < VT_MEM_NR_OWNERS && n < (int)sizeof(buf) - 64; i++)
+		if (now->owner_kb[i] != base->owner_kb[i])
+			n += snprintf(buf + n, sizeof(buf) - n, " %s%+ld",
+				      vt_mem_owners[i],
+				      now->owner_kb[i] - base->owner_kb[i]);
+	TH_LOG("kB vs baseline: free %+ld, unaccounted %+ld, Shmem %+ld;%s",
+	       now->free_kb - base->free_kb,
+	       now->unaccounted_kb - base->unaccounted_kb,
+	       now->shmem_kb - base->shmem_kb, n ? buf : " no owner moved");
+}
+
+/* Wait (up to 5 s) for memory to come back to @base; the last snapshot in @now. */
+static inline bool vt_mem_back_to_base(const struct vt_mem_snap *base,
+				       struct vt_mem_snap *now)
+{
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		vt_mem_take(now);
+		if (now->shmem_kb <= base->shmem_kb + VT_MEM_SHMEM_TOL_KB &&
+		    now->unaccounted_kb <=
+		    base->unaccounted_kb + VT_MEM_LOST_TOL_KB)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+/* /proc/sys/kernel/tainted (0 if unreadable). */
+static inline unsigned long vt_tainted(void)
+{
+	unsigned long t = 0;
+	FILE *f = fopen("/proc/sys/kernel/tainted", "re");
+
+	if (f) {
+		if (fscanf(f, "%lu", &t) != 1)
+			t = 0;
+		fclose(f);
+	}
+	return t;
+}
+
+/* ------------------------------------------------------------------ */
 /* Kernel log: no new BUG/WARNING/Oops during a test                   */
 /* ------------------------------------------------------------------ */
 

@@ -4,7 +4,7 @@
  * interleavings of every window operation and invariants checked all the
  * time.  Run it as root with vushm.ko loaded:
  *
- *   vushm_soak [--seed N] [--time SECONDS] [-v] [--hostile-truncate]
+ *   vushm_soak [--seed N] [--time SECONDS] [-v] [--no-hostile-truncate]
  *
  * Actors
  *   - The controlling thread owns 2-3 windows (16-64 MiB; one
@@ -67,13 +67,11 @@
  * of another magic into a read-write mapped page behind the model's back
  * and leaves the readers 5 s to find it.
  *
- * --hostile-truncate (off by default) also shrinks memfds and punches holes
- * in them while they are mapped.  That is a documented limitation of the
- * module, not a bug to find: the page cache logs "BUG: Bad page cache ...
- * still mapped when deleted" and taints the kernel, and a CONFIG_DEBUG_VM
- * kernel stops.  With it, data checks on those memfds are off, readers
- * accept zeros anywhere, and kernel-log complaints are reported but not
- * counted as failures.
+ * The hostile backend also shrinks memfds and punches holes in them while
+ * they are mapped (--no-hostile-truncate turns that off).  The window keeps
+ * the pages it mapped until UNMAP (the module holds them): every mapping of
+ * such a memfd must go on reading exactly what the model says, the kernel
+ * log stays clean.  A truncated memfd is not mapped again.
  */
 #define VT_URING
 #include "vushm_test.h"
@@ -125,7 +123,6 @@ struct shared {
 	int stop;
 	int failed;		/* the first violation claims it */
 	int msg_ready;
-	int hostile;		/* hostile truncation happened: zeros are fine */
 	int nslots;
 	uint64_t op;		/* the controller's current operation */
 	uint64_t npages[MAX_IDS];	/* largest size ever, per memfd id */
@@ -367,9 +364,7 @@ static void reader_loop(int rid, uint64_t rseed)
 		sig = guarded_read(vw->p + pg * PS, buf, wpp);
 		st->pages++;
 		if (sig) {
-			if (sig == SIGBUS && (vw->policy == VUSHM_HOLE_SIGBUS ||
-					      __atomic_load_n(&sh->hostile,
-							      __ATOMIC_RELAXED))) {
+			if (sig == SIGBUS && vw->policy == VUSHM_HOLE_SIGBUS) {
 				st->sigbus++;
 				continue;
 			}
@@ -396,8 +391,7 @@ static void reader_loop(int rid, uint64_t rseed)
 		}
 		if (zero) {
 			st->zero_pages++;
-			if (vw->policy == VUSHM_HOLE_SIGBUS &&
-			    !__atomic_load_n(&sh->hostile, __ATOMIC_RELAXED)) {
+			if (vw->policy == VUSHM_HOLE_SIGBUS) {
 				/*
 				 * Zeros on a SIGBUS window: only once it is
 				 * destroyed, and the controller bumps seq
@@ -451,7 +445,6 @@ struct memfd_m {
 struct mapping_m {
 	bool live;
 	bool rw;
-	bool unknown;		/* content not predictable (hostile) */
 	int id;
 	uint64_t shm_pg, npg, fd_pg;
 };
@@ -488,13 +481,13 @@ static unsigned int op_weight[NR_OPS] = {
 	[OP_RESET] = 2, [OP_WRITE] = 10, [OP_PWRITE] = 5, [OP_WFAULT] = 5,
 	[OP_REMAP] = 4, [OP_DESTROY] = 1, [OP_CTLCLOSE] = 2, [OP_FORK] = 2,
 	[OP_GROW] = 2, [OP_SEAL] = 2, [OP_CLOSE_MEMFD] = 2,
-	[OP_TRUNCATE] = 0,	/* --hostile-truncate only */
+	[OP_TRUNCATE] = 2,	/* 0 with --no-hostile-truncate */
 	[OP_SWEEP] = 1,
 };
 
 static uint64_t rng;
 static unsigned int run_time = 120;
-static bool verbose, hostile;
+static bool verbose, hostile = true;
 static const char *inject;
 static uint64_t op_idx, op_count[NR_OPS], batch_cmds, uring_cmds;
 static const char *op_name = "set-up";
@@ -744,7 +737,6 @@ static int model_add(struct slot *sl, int id, uint64_t fd_pg,
 		return -1;
 	m->live = true;
 	m->rw = rw;
-	m->unknown = mfs[id].tainted;
 	m->id = id;
 	m->shm_pg = shm_pg;
 	m->npg = npg;
@@ -798,7 +790,7 @@ static int pick_mapping(struct slot *sl, bool rw, bool ro)
 	for (i = 0; i < MAX_MAPS; i++) {
 		struct mapping_m *m = &sl->maps[i];
 
-		if (!m->live || m->unknown || (rw && !m->rw) || (ro && m->rw))
+		if (!m->live || (rw && !m->rw) || (ro && m->rw))
 			continue;
 		cand[n++] = i;
 	}
@@ -855,8 +847,6 @@ static bool check_page(struct slot *sl, uint64_t pg)
 		return true;
 	}
 	m = &sl->maps[mi];
-	if (m->unknown)
-		return true;
 	mf = &mfs[m->id];
 	fpage = m->fd_pg + pg - m->shm_pg;
 	if (sig)
@@ -873,8 +863,12 @@ static bool check_page(struct slot *sl, uint64_t pg)
 				     mf->gen[fpage], m->rw ? "RW" : "RO",
 				     (unsigned long long)ebuf[i],
 				     (unsigned long long)cbuf[i]);
-	/* The memfd's own bytes: the window showed the file, not a copy. */
-	if (mf->fd >= 0) {
+	/*
+	 * The memfd's own bytes: the window showed the file, not a copy.
+	 * Not after the hostile backend cut pages out of the file: the window
+	 * keeps those, the file reads zeros.
+	 */
+	if (mf->fd >= 0 && !mf->tainted) {
 		if (pread(mf->fd, fbuf, PS, (off_t)(fpage * PS)) != (ssize_t)PS)
 			return failf("pread memfd %d page %llu: %s", m->id,
 				     (unsigned long long)fpage, strerror(errno));
@@ -1314,9 +1308,6 @@ static bool op_unmap(void)
 	const char *kind = "exact";
 
 	mi = pick_mapping(sl, false, false);
-	if (mi < 0 && sl->nmaps)	/* only "unknown" mappings: any */
-		for (mi = 0; mi < MAX_MAPS && !sl->maps[mi].live; mi++)
-			;
 	if (mi >= 0 && mi < MAX_MAPS && roll < 75) {
 		off = sl->maps[mi].shm_pg * PS;
 		len = sl->maps[mi].npg * PS;
@@ -1857,14 +1848,15 @@ static bool op_close_memfd(void)
 }
 
 /*
- * --hostile-truncate only: shrink or punch a memfd that is mapped.  The
- * module documents this as unsupported (the page cache logs "Bad page
- * cache ... still mapped when deleted"; CONFIG_DEBUG_VM stops), so it is
- * not done by default.  The window keeps what it had until UNMAP.
+ * The hostile backend: shrink or punch a memfd that is mapped.  The window
+ * keeps the pages it mapped (the module holds them until UNMAP), so the
+ * model of every live mapping stays as it is; the memfd itself is retired
+ * (no new MAP, grow or pwrite picks it: its pages are no longer the ones
+ * the windows show).
  */
 static bool op_truncate(void)
 {
-	int cand[MAX_IDS], n = 0, id, s, i, ret, exp;
+	int cand[MAX_IDS], n = 0, id, ret, exp;
 	struct memfd_m *mf;
 	bool punch = rnd(2);
 	uint64_t f, len;
@@ -1878,7 +1870,6 @@ static bool op_truncate(void)
 	mf = &mfs[id];
 	f = rnd(mf->npages);
 	len = mf->npages - f;
-	__atomic_store_n(&sh->hostile, 1, __ATOMIC_SEQ_CST);
 	if (punch) {
 		exp = (mf->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) ? -EPERM : 0;
 		ret = fallocate(mf->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
@@ -1896,15 +1887,9 @@ static bool op_truncate(void)
 			     err_name(ret));
 	if (ret)
 		return true;
-	/* Content of its mappings is not predictable any more. */
 	mf->tainted = true;
-	if (!punch)
-		mf->npages = f;
-	for (s = 0; s < nslots; s++)
-		for (i = 0; i < MAX_MAPS; i++)
-			if (slots[s].maps[i].live && slots[s].maps[i].id == id)
-				slots[s].maps[i].unknown = true;
-	return true;
+	/* What the windows show did not change: check some of it now. */
+	return check_file_pages(id, f, len);
 }
 
 /* Every page of one window. */
@@ -2069,7 +2054,7 @@ static void destroy_stale_soak(int c)
 static void usage(const char *argv0)
 {
 	fprintf(stderr,
-		"usage: %s [--seed N] [--time SECONDS] [-v] [--hostile-truncate]\n"
+		"usage: %s [--seed N] [--time SECONDS] [-v] [--no-hostile-truncate]\n"
 		"       [--inject model|foreign]   (checker self-test: must fail)\n",
 		argv0);
 	exit(2);
@@ -2081,7 +2066,7 @@ int main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ "time", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
-		{ "hostile-truncate", no_argument, NULL, 'H' },
+		{ "no-hostile-truncate", no_argument, NULL, 'H' },
 		{ "inject", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -2110,7 +2095,7 @@ int main(int argc, char **argv)
 			verbose = true;
 			break;
 		case 'H':
-			hostile = true;
+			hostile = false;
 			break;
 		case 'I':
 			inject = optarg;
@@ -2136,10 +2121,10 @@ int main(int argc, char **argv)
 	rng = seed;
 	wpp = PS / 8;
 	pat_magic = (uint16_t)(0x8000 | (rng_next(&rng) & 0x7fff));
-	if (hostile)
-		op_weight[OP_TRUNCATE] = 2;
+	if (!hostile)
+		op_weight[OP_TRUNCATE] = 0;
 	ksft_print_msg("time %u s, pattern magic 0x%04x%s%s%s\n", run_time,
-		       pat_magic, hostile ? ", hostile truncation ON" : "",
+		       pat_magic, hostile ? "" : ", no hostile truncation",
 		       inject ? ", injecting a fault: " : "",
 		       inject ? inject : "");
 
@@ -2287,7 +2272,7 @@ stop:
 	if (nbad) {
 		ksft_print_msg("kernel log: %d bad record(s), first: %s\n",
 			       nbad, kmsg_first);
-		if (ok && !sh->failed && !hostile)
+		if (ok && !sh->failed)
 			ok = failf("kernel log: %s", kmsg_first);
 	}
 	drop_caches();
