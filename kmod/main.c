@@ -328,10 +328,11 @@ static void vushm_window_release(struct device *dev)
 {
 	struct vushm_window *w = to_window(dev);
 
-	WARN_ON(w->nr_mappings);
+	WARN_ON(w->nr_mappings || w->zap_pending);
 	put_pid(w->ctl_pid);
 	if (w->scratch)
 		put_page(w->scratch);
+	kvfree(w->hole_chunks);
 	iput(w->inode);
 	ida_free(&vushm_minors, MINOR(dev->devt));
 	kfree(w);
@@ -490,9 +491,12 @@ static int vushm_create(const struct vushm_create *c)
 		goto out_put;
 
 	w->scratch = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	/* 1 TiB: 64 KiB of bits. */
+	w->hole_chunks = kvcalloc(BITS_TO_LONGS(vushm_hole_chunks(w)),
+				  sizeof(long), GFP_KERNEL_ACCOUNT);
 	w->inode = alloc_anon_inode(vushm_mnt->mnt_sb);
-	if (!w->scratch || IS_ERR(w->inode)) {
-		ret = w->scratch ? PTR_ERR(w->inode) : -ENOMEM;
+	if (!w->scratch || !w->hole_chunks || IS_ERR(w->inode)) {
+		ret = IS_ERR(w->inode) ? PTR_ERR(w->inode) : -ENOMEM;
 		if (IS_ERR(w->inode))
 			w->inode = NULL;
 		goto out_put;

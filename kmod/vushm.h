@@ -40,6 +40,9 @@
 
 struct io_uring_cmd;
 
+/* Hole faults are tracked per 2 MiB (PMD) of window: in pages. */
+#define VUSHM_HOLE_CHUNK_SHIFT	(PMD_SHIFT - PAGE_SHIFT)
+
 /* One live mapping: pages [it.start, it.last] of the window. */
 struct vushm_mapping {
 	struct interval_tree_node it;	/* window page index range */
@@ -47,6 +50,7 @@ struct vushm_mapping {
 	struct page **pages;		/* one reference per page of the range */
 	pgoff_t fd_pgoff;		/* first page in the file */
 	u64 flags;			/* VUSHM_MAP_* */
+	struct vushm_mapping *zap_next;	/* in window->zap_pending */
 };
 
 /*
@@ -89,6 +93,12 @@ struct vushm_window {
 	struct inode *inode;
 	/* Where stores into holes land (VUSHM_HOLE_ZERO). */
 	struct page *scratch;
+	/*
+	 * One bit per VUSHM_HOLE_CHUNK of the window: set before a hole fault
+	 * installs a PTE there (under fault_sem), cleared by a zap of the
+	 * whole window.  A MAP zaps its range only where a bit is set.
+	 */
+	unsigned long *hole_chunks;
 
 	struct mutex lock;		/* MAP, UNMAP, RESET, controller, stats */
 	bool has_controller;		/* under lock */
@@ -102,6 +112,13 @@ struct vushm_window {
 	u32 map_gen;			/* ditto; bumped by every index change */
 
 	struct vushm_stats stats;	/* under lock */
+	/*
+	 * Under lock: mappings that an io_uring UNMAP took out of the index
+	 * and whose PTEs are not zapped yet; the UNMAPs complete (task work)
+	 * after vushm_flush_zaps() zapped them, one zap per run of adjacent
+	 * ranges.
+	 */
+	struct vushm_mapping *zap_pending;
 
 	spinlock_t vmas_lock;		/* innermost; protects vmas, nr_vmas */
 	struct list_head vmas;
@@ -112,6 +129,12 @@ struct vushm_window {
 	atomic64_t ro_denied;
 	atomic64_t failures[VUSHM_NR_FAILURES];
 };
+
+static inline unsigned long vushm_hole_chunks(struct vushm_window *w)
+{
+	return DIV_ROUND_UP(w->size >> PAGE_SHIFT,
+			    1UL << VUSHM_HOLE_CHUNK_SHIFT);
+}
 
 static inline struct address_space *vushm_mapping(struct vushm_window *w)
 {
@@ -134,7 +157,9 @@ void vushm_fill_info(struct vushm_info *info, struct vushm_window *w);
 /* window.c */
 extern const struct file_operations vushm_window_fops;
 int vushm_do_map(struct vushm_window *w, const struct vushm_map *arg);
-int vushm_do_unmap(struct vushm_window *w, const struct vushm_unmap *arg);
+int vushm_do_unmap(struct vushm_window *w, const struct vushm_unmap *arg,
+		   bool defer_zap);
+void vushm_flush_zaps(struct vushm_window *w);
 int vushm_do_reset(struct vushm_window *w);
 void vushm_reset_locked(struct vushm_window *w);
 

@@ -81,6 +81,8 @@ static vm_fault_t vushm_hole_fault(struct vushm_window *w, struct vm_fault *vmf)
 	atomic64_inc(&w->hole_faults);
 	if (vushm_holes_sigbus(w))
 		return VM_FAULT_SIGBUS;
+	/* Before the PTE, under fault_sem: a MAP here will zap it. */
+	set_bit(vmf->pgoff >> VUSHM_HOLE_CHUNK_SHIFT, w->hole_chunks);
 	/* Reads get the zero page, read-only; stores the scratch page. */
 	if (vmf->flags & FAULT_FLAG_WRITE)
 		return vmf_insert_pfn_prot(vma, vmf->address,
@@ -488,6 +490,50 @@ out:
 	kfree(mms);
 }
 
+/* May a hole PTE exist in @m's range?  fault_sem held. */
+static bool vushm_holes_touched(struct vushm_window *w, struct vushm_mapping *m)
+{
+	unsigned long first = m->it.start >> VUSHM_HOLE_CHUNK_SHIFT;
+	unsigned long last = m->it.last >> VUSHM_HOLE_CHUNK_SHIFT;
+
+	return find_next_bit(w->hole_chunks, last + 1, first) <= last;
+}
+
+/*
+ * Zap the PTEs of the mappings that io_uring UNMAPs took out of the index,
+ * one unmap_mapping_range() (one TLB flush per VMA) per run of adjacent
+ * ranges, then free them.  window->lock held.  No PTE to their pages can
+ * appear meanwhile: faults and installs only map what the index holds.
+ */
+void vushm_flush_zaps(struct vushm_window *w)
+{
+	struct vushm_mapping *m = w->zap_pending, *run, *next;
+
+	lockdep_assert_held(&w->lock);
+	if (!m)
+		return;
+	w->zap_pending = NULL;
+	/* UNMAPs queue in submission order, typically ascending: keep runs. */
+	for (run = m; run; run = next) {
+		pgoff_t first = run->it.start, last = run->it.last;
+
+		for (next = run->zap_next; next; next = next->zap_next) {
+			if (next->it.start == last + 1)
+				last = next->it.last;
+			else if (next->it.last + 1 == first)
+				first = next->it.start;
+			else
+				break;
+		}
+		unmap_mapping_range(vushm_mapping(w), (loff_t)first << PAGE_SHIFT,
+				    (loff_t)(last - first + 1) << PAGE_SHIFT, 1);
+	}
+	for (; m; m = next) {
+		next = m->zap_next;
+		vushm_mapping_free(m);
+	}
+}
+
 static int vushm_check_map(struct vushm_window *w, const struct vushm_map *arg)
 {
 	u64 end;
@@ -568,6 +614,8 @@ static int vushm_map_core(struct vushm_window *w, const struct vushm_map *arg)
 	ret = -ENODEV;
 	if (w->dead)
 		goto out_unlock;
+	/* Stale PTEs of pending UNMAPs would hide the new pages. */
+	vushm_flush_zaps(w);
 	ret = -ENOSPC;
 	if (w->nr_mappings >= READ_ONCE(vushm_max_mappings))
 		goto out_unlock;
@@ -592,7 +640,9 @@ static int vushm_map_core(struct vushm_window *w, const struct vushm_map *arg)
 	w->nr_mappings++;
 	w->mapped_bytes += arg->len;
 	/* Hole pages that processes touched before (zero page, scratch). */
-	unmap_mapping_range(vushm_mapping(w), arg->shm_offset, arg->len, 1);
+	if (vushm_holes_touched(w, m))
+		unmap_mapping_range(vushm_mapping(w), arg->shm_offset,
+				    arg->len, 1);
 	up_write(&w->fault_sem);
 
 	vushm_install(w, m);
@@ -619,7 +669,7 @@ int vushm_do_map(struct vushm_window *w, const struct vushm_map *arg)
 }
 
 static int vushm_unmap_core(struct vushm_window *w,
-			    const struct vushm_unmap *arg)
+			    const struct vushm_unmap *arg, bool defer_zap)
 {
 	struct vushm_mapping *m;
 	pgoff_t first, last;
@@ -646,19 +696,32 @@ static int vushm_unmap_core(struct vushm_window *w,
 	}
 	down_write(&w->fault_sem);
 	vushm_index_remove(w, m);
-	unmap_mapping_range(vushm_mapping(w), arg->shm_offset, arg->len, 1);
+	if (!defer_zap)
+		unmap_mapping_range(vushm_mapping(w), arg->shm_offset,
+				    arg->len, 1);
 	up_write(&w->fault_sem);
 	w->stats.unmaps++;
 	vushm_nl_notify(w, VUSHM_CMD_UNMAP_NTF, m);
+	if (defer_zap) {
+		m->zap_next = w->zap_pending;
+		w->zap_pending = m;
+		m = NULL;
+	}
 	mutex_unlock(&w->lock);
 
-	vushm_mapping_free(m);
+	if (m)
+		vushm_mapping_free(m);
 	return 0;
 }
 
-int vushm_do_unmap(struct vushm_window *w, const struct vushm_unmap *arg)
+/*
+ * @defer_zap: leave the zap to vushm_flush_zaps(), which the caller makes
+ * happen before it reports the UNMAP done (io_uring batches).
+ */
+int vushm_do_unmap(struct vushm_window *w, const struct vushm_unmap *arg,
+		   bool defer_zap)
 {
-	return vushm_count_failure(w, vushm_unmap_core(w, arg));
+	return vushm_count_failure(w, vushm_unmap_core(w, arg, defer_zap));
 }
 
 /* Remove every mapping; window->lock held. */
@@ -667,12 +730,14 @@ void vushm_reset_locked(struct vushm_window *w)
 	struct interval_tree_node *it;
 
 	lockdep_assert_held(&w->lock);
+	vushm_flush_zaps(w);
 	if (!w->nr_mappings)
 		return;
 
 	down_write(&w->fault_sem);
 	/* One zap, one TLB flush per VMA, for the whole window. */
 	unmap_mapping_range(vushm_mapping(w), 0, 0, 1);
+	bitmap_zero(w->hole_chunks, vushm_hole_chunks(w));
 	while ((it = interval_tree_iter_first(&w->mappings, 0, ULONG_MAX))) {
 		struct vushm_mapping *m = container_of(it, struct vushm_mapping, it);
 

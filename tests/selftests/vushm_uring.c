@@ -6,7 +6,9 @@
  * io_uring_enter() each complete with their own result, successes and
  * deliberate failures mixed (each failure chosen so that its errno does not
  * depend on the order the batch runs in); linked chains run in order;
- * IOSQE_ASYNC (io-wq) and SQPOLL submissions work too.
+ * IOSQE_ASYNC (io-wq) and SQPOLL submissions work too.  A batch of UNMAPs
+ * completes only once no PTE of theirs is left, whatever follows them in
+ * the batch.
  */
 #define VT_URING
 #include "vushm_test.h"
@@ -271,6 +273,115 @@ TEST_F(ur, batch_unmap_64)
 	}
 	EXPECT_EQ(0, vt_sysfs_num(self->w.name, "nr_mappings"));
 	EXPECT_EQ(-1, vt_first_nonzero(self->w.win, WSIZE));
+}
+
+/*
+ * A successful UNMAP leaves the index at once but completes after its zap,
+ * which one pass does for the whole batch.  Queue @n UNMAPs of the
+ * one-page mappings at window pages first, first + 2, ... (stride 1:
+ * adjacent), then @extra more commands, all in one enter.
+ */
+static void queue_unmaps(struct io_uring *ring, int cfd, int first,
+			 int stride, int n)
+{
+	struct vushm_unmap u;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+		vt_unmap_args(&u, (first + i * stride) * PS, PS);
+		vt_prep_cmd(ring, sqe, cfd, VUSHM_UNMAP, &u, sizeof(u), i);
+	}
+}
+
+/*
+ * 64 adjacent UNMAPs of touched pages (PTEs present) in one enter: when the
+ * CQEs are in, no PTE is left (the window reads zeros, writes do not reach
+ * the file) and the backend's memory is free.
+ */
+TEST_F(ur, batch_unmap_zaps_before_cqe)
+{
+	int res[NBATCH], i, fd = vt_memfd(NBATCH * PS, SEED + 7, 0);
+	bool seen[NBATCH] = { false };
+	long shmem0;
+
+	ASSERT_LE(0, fd);
+	for (i = 0; i < NBATCH; i++)
+		ASSERT_EQ(0, vt_map(self->w.cfd, fd, i * PS, (64 + i) * PS, PS,
+				    VUSHM_MAP_RW));
+	ASSERT_EQ(-1, vt_check_pattern(self->w.win + 64 * PS, NBATCH * PS,
+				       SEED + 7, 0));
+	close(fd);
+	shmem0 = vt_shmem_kb();
+	queue_unmaps(&self->ring, self->w.cfd, 64, 1, NBATCH);
+	ASSERT_EQ(0, submit_collect(&self->ring, NBATCH, res, seen));
+	for (i = 0; i < NBATCH; i++)
+		EXPECT_EQ(0, res[i]);
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win + 64 * PS, NBATCH * PS));
+	EXPECT_LE(vt_wait_shmem_le(shmem0 - (long)(NBATCH * PS / KiB) + 64,
+				   3000),
+		  shmem0 - (long)(NBATCH * PS / KiB) + 64);
+	EXPECT_EQ(0, vt_sysfs_num(self->w.name, "nr_mappings"));
+}
+
+/*
+ * UNMAPs, then MAPs of the same pages from another file, in one enter and
+ * unlinked: a MAP must not find the PTEs the UNMAPs have not zapped yet.
+ */
+TEST_F(ur, batch_unmap_then_map_same_pages)
+{
+	int res[NBATCH], i, fd2 = vt_memfd(MiB, SEED + 1, 0);
+	bool seen[NBATCH] = { false };
+	struct vushm_map m;
+
+	ASSERT_LE(0, fd2);
+	for (i = 0; i < NBATCH / 2; i++)
+		ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, i * PS, i * PS,
+				    PS, VUSHM_MAP_RW));
+	ASSERT_EQ(-1, vt_check_pattern(self->w.win, NBATCH / 2 * PS, SEED, 0));
+	queue_unmaps(&self->ring, self->w.cfd, 0, 1, NBATCH / 2);
+	for (i = 0; i < NBATCH / 2; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&self->ring);
+
+		vt_map_args(&m, fd2, i * PS, i * PS, PS, i & 1 ? VUSHM_MAP_RW : 0);
+		vt_prep_cmd(&self->ring, sqe, self->w.cfd, VUSHM_MAP, &m,
+			    sizeof(m), NBATCH / 2 + i);
+	}
+	ASSERT_EQ(0, submit_collect(&self->ring, NBATCH, res, seen));
+	for (i = 0; i < NBATCH; i++)
+		EXPECT_EQ(0, res[i]) TH_LOG("sqe %d", i);
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win, NBATCH / 2 * PS,
+				       SEED + 1, 0));
+	for (i = 0; i < NBATCH / 2; i++)
+		EXPECT_EQ(i & 1 ? 0 : SIGBUS,
+			  vt_try_write(self->w.win + i * PS + 9, 0x5a))
+			TH_LOG("page %d", i);
+	/* The old file kept its bytes: no write went to a stale PTE. */
+	EXPECT_EQ(-1, vt_check_fd(self->w.fd, 0, MiB, SEED));
+	close(fd2);
+}
+
+/* UNMAPs (every other page: no adjacent runs) and a RESET in one enter. */
+TEST_F(ur, batch_unmap_then_reset)
+{
+	int res[NBATCH / 2 + 1], i;
+	bool seen[NBATCH / 2 + 1] = { false };
+	struct io_uring_sqe *sqe;
+
+	for (i = 0; i < NBATCH; i++)
+		ASSERT_EQ(0, vt_map(self->w.cfd, self->w.fd, i * PS, i * PS,
+				    PS, 0));
+	ASSERT_EQ(-1, vt_check_pattern(self->w.win, NBATCH * PS, SEED, 0));
+	queue_unmaps(&self->ring, self->w.cfd, 0, 2, NBATCH / 2);
+	sqe = io_uring_get_sqe(&self->ring);
+	vt_prep_cmd(&self->ring, sqe, self->w.cfd, VUSHM_RESET, NULL, 0,
+		    NBATCH / 2);
+	ASSERT_EQ(0, submit_collect(&self->ring, NBATCH / 2 + 1, res, seen));
+	for (i = 0; i <= NBATCH / 2; i++)
+		EXPECT_EQ(0, res[i]) TH_LOG("sqe %d", i);
+	EXPECT_EQ(-1, vt_first_nonzero(self->w.win, WSIZE));
+	EXPECT_EQ(0, vt_sysfs_num(self->w.name, "nr_mappings"));
 }
 
 /* A linked chain runs in order: MAP, UNMAP, MAP of the same range. */
