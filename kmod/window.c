@@ -68,6 +68,49 @@ static pgprot_t vushm_prot(struct vm_area_struct *vma, struct vushm_mapping *m)
 	return vm_get_page_prot(vma->vm_flags);
 }
 
+/*
+ * Every window PTE is set here, by apply_to_page_range(): the PTE
+ * vmf_insert_pfn_prot() would make (special, @prot), without its PAT
+ * lookup (a walk of the iomem resources per page, for RAM that is always
+ * write-back).  A PTE already there (a racing fault) is left alone.
+ */
+struct vushm_fill {
+	struct mm_struct *mm;
+	struct page **pages;	/* a page per address in turn, or NULL: */
+	unsigned long pfn;	/* this one */
+	pgprot_t prot;
+	unsigned long filled;
+};
+
+/* apply_to_page_range() callback, page table lock held. */
+static int vushm_fill_pte(pte_t *pte, unsigned long addr, void *data)
+{
+	struct vushm_fill *f = data;
+	unsigned long pfn = f->pages ? page_to_pfn(*f->pages++) : f->pfn;
+
+	if (pte_none(*pte)) {
+		set_pte_at(f->mm, addr, pte, pte_mkspecial(pfn_pte(pfn, f->prot)));
+		f->filled++;
+	}
+	return 0;
+}
+
+/* A fault's PTE: @pfn at the faulting address. */
+static vm_fault_t vushm_fault_pte(struct vm_fault *vmf, unsigned long pfn,
+				  pgprot_t prot)
+{
+	struct vushm_fill f = {
+		.mm = vmf->vma->vm_mm,
+		.pfn = pfn,
+		.prot = prot,
+	};
+
+	if (apply_to_page_range(f.mm, vmf->address & PAGE_MASK, PAGE_SIZE,
+				vushm_fill_pte, &f))
+		return VM_FAULT_OOM;
+	return VM_FAULT_NOPAGE;
+}
+
 /* A destroyed window serves zeros, whatever its policy, so the VMM lives. */
 static bool vushm_holes_sigbus(struct vushm_window *w)
 {
@@ -85,10 +128,10 @@ static vm_fault_t vushm_hole_fault(struct vushm_window *w, struct vm_fault *vmf)
 	set_bit(vmf->pgoff >> VUSHM_HOLE_CHUNK_SHIFT, w->hole_chunks);
 	/* Reads get the zero page, read-only; stores the scratch page. */
 	if (vmf->flags & FAULT_FLAG_WRITE)
-		return vmf_insert_pfn_prot(vma, vmf->address,
-					   page_to_pfn(w->scratch),
-					   vushm_prot(vma, NULL));
-	return vmf_insert_pfn(vma, vmf->address, my_zero_pfn(vmf->address));
+		return vushm_fault_pte(vmf, page_to_pfn(w->scratch),
+				       vushm_prot(vma, NULL));
+	return vushm_fault_pte(vmf, my_zero_pfn(vmf->address),
+			       vma->vm_page_prot);
 }
 
 /*
@@ -112,9 +155,8 @@ static vm_fault_t vushm_fault(struct vm_fault *vmf)
 		atomic64_inc(&w->ro_denied);
 		ret = VM_FAULT_SIGBUS;
 	} else {
-		ret = vmf_insert_pfn_prot(vmf->vma, vmf->address,
-					  page_to_pfn(vushm_page(m, vmf->pgoff)),
-					  vushm_prot(vmf->vma, m));
+		ret = vushm_fault_pte(vmf, page_to_pfn(vushm_page(m, vmf->pgoff)),
+				      vushm_prot(vmf->vma, m));
 	}
 	up_read(&w->fault_sem);
 	return ret;
@@ -369,32 +411,7 @@ static int vushm_populate(struct vushm_mapping *m)
 	return 0;
 }
 
-struct vushm_fill {
-	struct mm_struct *mm;
-	struct page **pages;	/* the page for the first address filled */
-	pgprot_t prot;
-	unsigned long filled;
-};
-
-/* apply_to_page_range() callback, page table lock held. */
-static int vushm_fill_pte(pte_t *pte, unsigned long addr, void *data)
-{
-	struct vushm_fill *f = data;
-	struct page *page = *f->pages++;
-
-	/* A racing fault got there first: same page, same protection. */
-	if (pte_none(*pte)) {
-		set_pte_at(f->mm, addr, pte,
-			   pte_mkspecial(pfn_pte(page_to_pfn(page), f->prot)));
-		f->filled++;
-	}
-	return 0;
-}
-
-/*
- * Install window pages [@m's range] into @vma, mmap_lock held: the PTEs
- * vmf_insert_pfn_prot() would make, set in one page-table walk per PMD.
- */
+/* Install window pages [@m's range] into @vma, mmap_lock held. */
 static unsigned long vushm_install_vma(struct vm_area_struct *vma,
 				       struct vushm_mapping *m)
 {
