@@ -8,9 +8,11 @@
  *  - GET_PROTOCOL_FEATURES: the VMM is not offered SHMEM;
  *  - SET_PROTOCOL_FEATURES: the backend gets SHMEM and what it needs
  *    (BACKEND_REQ, BACKEND_SEND_FD, REPLY_ACK) on top of the VMM's choice;
- *  - SET_BACKEND_REQ_FD: the backend's channel ends in the helper; the one
- *    the VMM gave is used for the backend requests the helper forwards.
- *    A VMM without BACKEND_REQ gets none; the helper sends its own;
+ *  - SET_BACKEND_REQ_FD, when SHMEM is negotiated: the backend's channel
+ *    ends in the helper; the one the VMM gave is used for the backend
+ *    requests the helper forwards.  For a VMM without BACKEND_REQ the
+ *    helper sends its own, once per backend session.  Without SHMEM the
+ *    VMM's goes to the backend untouched;
  *  - RESET_OWNER, RESET_DEVICE, SET_STATUS 0: the windows are reset.
  * SHMEM_MAP/UNMAP become window commands on the ring, answered when the
  * kernel is done.
@@ -87,6 +89,17 @@ static bool session_idle(struct vu_session *s)
 }
 
 static void arm_accept(struct vu_helper *h);
+
+/* The pid at the other end of a unix socket, 0 if unknown. */
+static pid_t peer_pid(int fd)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len))
+		return 0;
+	return uc.pid;
+}
 
 /* Frees a dying session once the kernel gave back every op it had. */
 static void session_reap(struct vu_session *s)
@@ -180,6 +193,7 @@ static void session_new(struct vu_helper *h, int vmm_fd)
 	s->h = h;
 	s->id = ++h->nsessions;
 	s->cmd_fd = -1;
+	s->vmm_pid = peer_pid(vmm_fd);
 	vu_chan_init(&s->vmm, "VMM", VU_FE_REQUEST, vmm_fd, &h->ring, s);
 	vu_chan_init(&s->be, "backend", VU_FE_REPLY, fd, &h->ring, s);
 	vu_chan_init(&s->bech, "backend channel", VU_BE_REQUEST, -1,
@@ -191,8 +205,8 @@ static void session_new(struct vu_helper *h, int vmm_fd)
 	io_uring_sqe_set_data64(sqe, vu_ud(s, VU_UD_CONNECT));
 	s->connecting = true;
 	h->s = s;
-	info("session %lu: VMM connected; connecting to backend %s", s->id,
-	     h->o.backend_path);
+	info("session %lu: VMM connected (pid %d); connecting to backend %s",
+	     s->id, (int)s->vmm_pid, h->o.backend_path);
 }
 
 static void connect_done(struct vu_session *s, int res)
@@ -206,7 +220,8 @@ static void connect_done(struct vu_session *s, int res)
 		return;
 	}
 	s->connected = true;
-	info("session %lu: backend connected", s->id);
+	s->be_pid = peer_pid(s->be.fd);
+	info("session %lu: backend connected (pid %d)", s->id, (int)s->be_pid);
 }
 
 /* ---- sending ------------------------------------------------------------------ */
@@ -271,7 +286,7 @@ static const char *be_name(uint32_t req)
 /* ---- the front-end channel ---------------------------------------------------- */
 
 static bool pending_push(struct vu_session *s, uint32_t request,
-			 enum vu_reply kind, bool helper)
+			 enum vu_reply kind, bool helper, bool local)
 {
 	struct vu_pending *p;
 
@@ -286,7 +301,36 @@ static bool pending_push(struct vu_session *s, uint32_t request,
 	p->request = request;
 	p->kind = kind;
 	p->helper = helper;
+	p->local = local;
 	return true;
+}
+
+/*
+ * The VMM waits for an ack of a message the helper kept for itself: sent
+ * now if no backend reply is due before it, else once those went out
+ * (replies reach the VMM in the order of its requests).
+ */
+static void vmm_local_ack(struct vu_session *s, uint32_t request)
+{
+	if (!s->pending_count) {
+		send_u64(s, &s->vmm, request, vu_hdr_flags(true, false), 0);
+		return;
+	}
+	pending_push(s, request, VU_REPLY_ACK, false, true);
+}
+
+static void pending_flush_local(struct vu_session *s)
+{
+	struct vu_pending *p;
+
+	while (!s->dying && s->pending_count &&
+	       (p = &s->pending[s->pending_head])->local) {
+		uint32_t request = p->request;
+
+		s->pending_head = (s->pending_head + 1) % VU_PENDING_MAX;
+		s->pending_count--;
+		send_u64(s, &s->vmm, request, vu_hdr_flags(true, false), 0);
+	}
 }
 
 /*
@@ -298,8 +342,9 @@ static int make_backend_channel(struct vu_session *s)
 	int sv[2];
 
 	if (vu_chan_open(&s->bech)) {
+		/* Callers check first: this would leave the backend two. */
 		session_fail(s, VU_LOG_ERR,
-			     "VMM: SET_BACKEND_REQ_FD sent twice in a session");
+			     "backend channel: the backend has one already");
 		return -1;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
@@ -319,6 +364,7 @@ static uint64_t vmm_set_proto(struct vu_session *s, uint64_t ack,
 	uint64_t offer, set, shmem;
 
 	*own_channel = false;
+	s->proto_sets++;
 	if (!s->have_be_proto) {
 		/* No GET_PROTOCOL_FEATURES seen: nothing to add to. */
 		warn("session %lu: VMM set protocol features without asking for them; forwarded as they are, no SHMEM",
@@ -335,6 +381,7 @@ static uint64_t vmm_set_proto(struct vu_session *s, uint64_t ack,
 	set = vu_proto_backend_set(ack, s->be_proto, compat);
 	shmem = vu_proto_shmem_bit(s->be_proto, compat);
 	s->be_ctx.proto = set;
+	s->shmem = false;
 	if (!shmem) {
 		info("session %lu: backend does not offer SHMEM: plain proxy",
 		     s->id);
@@ -347,12 +394,20 @@ static uint64_t vmm_set_proto(struct vu_session *s, uint64_t ack,
 		return set;
 	}
 	s->shmem = true;
-	*own_channel = !(s->vmm_ctx.proto & PF(BACKEND_REQ));
+	/*
+	 * One backend channel per backend session: a SET_PROTOCOL_FEATURES
+	 * after the first (a VMM may repeat it) leaves the backend the one
+	 * it has, whoever made it.  A VMM that turns BACKEND_REQ on by then
+	 * sends its own SET_BACKEND_REQ_FD, which handle_vmm() takes.
+	 */
+	*own_channel = !(s->vmm_ctx.proto & PF(BACKEND_REQ)) &&
+		       !vu_chan_open(&s->bech);
 	info("session %lu: SHMEM negotiated (bit %d)%s%s", s->id,
 	     shmem == PF(SHMEM) ? VHOST_USER_PROTOCOL_F_SHMEM :
 				  VHOST_USER_PROTOCOL_F_SHMEM_PRERELEASE,
 	     set & PF(REPLY_ACK) ? ", with REPLY_ACK" : ", without REPLY_ACK",
-	     *own_channel ? "; the helper opens the backend channel" : "");
+	     *own_channel ? "; the helper opens the backend channel" :
+	     vu_chan_open(&s->bech) ? "; the backend keeps its channel" : "");
 	return set;
 }
 
@@ -391,6 +446,28 @@ static void handle_vmm(struct vu_session *s)
 	case VHOST_USER_SET_BACKEND_REQ_FD:
 		if (!s->shmem)
 			break;
+		if (vu_chan_open(&s->vmmbe)) {
+			for (i = 0; i < nfds; i++)
+				close(fds[i]);
+			session_fail(s, VU_LOG_ERR,
+				     "VMM sent SET_BACKEND_REQ_FD twice in a session");
+			return;
+		}
+		if (vu_chan_open(&s->bech)) {
+			/* The helper gave the backend its own (BACKEND_REQ
+			 * was off then): the backend keeps it, the VMM's
+			 * takes the forwarded requests from now on.
+			 */
+			s->vmmbe.fd = fds[0];
+			info("session %lu: VMM gave its backend channel after the helper had opened one: used for forwarded requests",
+			     s->id);
+			if (!(s->vmm_ctx.proto & PF(REPLY_ACK)))
+				hdr.flags &= ~VU_FLAG_NEED_REPLY;
+			if (vu_reply_expected(false, &hdr, &s->vmm_ctx) ==
+			    VU_REPLY_ACK)
+				vmm_local_ack(s, hdr.request);
+			return;
+		}
 		/* Ours to the backend; the VMM's for what we forward. */
 		s->vmmbe.fd = fds[0];
 		fds[0] = make_backend_channel(s);
@@ -421,7 +498,7 @@ static void handle_vmm(struct vu_session *s)
 		hdr.flags &= ~VU_FLAG_NEED_REPLY;
 	kind = vu_reply_expected(false, &hdr, &s->be_ctx);
 	if (kind != VU_REPLY_NONE &&
-	    !pending_push(s, hdr.request, kind, false))
+	    !pending_push(s, hdr.request, kind, false, false))
 		goto drop;
 	if (send_msg(s, &s->be, &hdr, payload, fds, nfds))
 		return;
@@ -432,9 +509,11 @@ static void handle_vmm(struct vu_session *s)
 
 		if (fd < 0)
 			return;
+		s->own_channel = true;
 		if (s->be_ctx.proto & PF(REPLY_ACK)) {
 			req.flags = vu_hdr_flags(false, true);
-			if (!pending_push(s, req.request, VU_REPLY_ACK, true)) {
+			if (!pending_push(s, req.request, VU_REPLY_ACK, true,
+					  false)) {
 				close(fd);
 				return;
 			}
@@ -467,8 +546,9 @@ static void handle_be(struct vu_session *s)
 	p = s->pending[s->pending_head];
 	if (hdr.request != p.request) {
 		session_fail(s, VU_LOG_ERR,
-			     "backend answered %s while %s was waiting",
-			     fe_name(hdr.request), fe_name(p.request));
+			     "backend sent a %s reply (%u) while the %s reply was due: reply for the wrong request",
+			     fe_name(hdr.request), hdr.request,
+			     fe_name(p.request));
 		return;
 	}
 	r = vu_msg_check(VU_FE_REPLY, &hdr, vu_chan_payload(c), hdr.size,
@@ -494,6 +574,7 @@ static void handle_be(struct vu_session *s)
 		if (v)
 			warn("session %lu: backend refused the backend channel (%" PRIu64 "): no SHMEM_MAP will arrive",
 			     s->id, v);
+		pending_flush_local(s);
 		return;
 	}
 	switch (hdr.request) {
@@ -509,7 +590,8 @@ static void handle_be(struct vu_session *s)
 	default:
 		break;
 	}
-	send_msg(s, &s->vmm, &hdr, payload, fds, nfds);
+	if (!send_msg(s, &s->vmm, &hdr, payload, fds, nfds))
+		pending_flush_local(s);
 }
 
 /* ---- the backend channel ------------------------------------------------------ */
@@ -774,7 +856,22 @@ static void recv_done(struct vu_chan *c, int res, unsigned int flags)
 			     c->name);
 		return;
 	case VU_RX_ERR:
-		if (c->rx_result) {
+		if (c->rx_cut && c->rx_got < VU_HDR_SIZE) {
+			session_fail(s, VU_LOG_ERR,
+				     "%s closed the connection in the middle of a message: after %zu of the %d header bytes",
+				     c->name, c->rx_got, VU_HDR_SIZE);
+		} else if (c->rx_cut) {
+			const char *n = vu_req_name(c->dir == VU_BE_REQUEST ||
+						    c->dir == VU_BE_REPLY,
+						    c->rx_hdr.request);
+
+			session_fail(s, VU_LOG_ERR,
+				     "%s closed the connection in the middle of a message: %s%s (request %u), %zu of %u payload bytes",
+				     c->name, n ? n : "unknown request",
+				     c->dir == VU_FE_REPLY || c->dir == VU_BE_REPLY ?
+				     " reply" : "", c->rx_hdr.request,
+				     c->rx_got - VU_HDR_SIZE, c->rx_hdr.size);
+		} else if (c->rx_result) {
 			struct vu_hdr bad;
 			const char *n;
 
@@ -858,43 +955,93 @@ void vu_helper_stop(struct vu_helper *h, const char *why)
 		session_fail(h->s, VU_LOG_INFO, "helper stopping");
 }
 
-void vu_helper_status(struct vu_helper *h)
+/* " NAME=COUNT" for every request seen, or " none". */
+static void status_counts(char *buf, size_t len, const unsigned long *count,
+			  unsigned int max, bool backend_channel)
 {
-	struct vu_session *s = h->s;
-	char counts[512];
 	size_t n = 0;
 	unsigned int i;
 
-	info("status: %u windows, %lu sessions so far, %lu window resets",
-	     h->nwin, h->nsessions, h->resets);
+	buf[0] = 0;
+	for (i = 0; i < max && n < len; i++) {
+		const char *name = vu_req_name(backend_channel, i);
+
+		if (count[i])
+			n += snprintf(buf + n, len - n, " %s=%lu",
+				      name ? name : "unknown", count[i]);
+	}
+	if (!n)
+		snprintf(buf, len, " none");
+}
+
+static const char *chan_state(const struct vu_chan *c)
+{
+	if (!vu_chan_open(c))
+		return "none";
+	return vu_chan_idle(c) ? "open" : "open, busy";
+}
+
+/*
+ * SIGUSR1: the state, for an operator, whatever the log level (-q drops
+ * info, not this).  One line per topic, every line "status: ...".
+ */
+void vu_helper_status(struct vu_helper *h)
+{
+	struct vu_session *s = h->s;
+	char counts[700];
+	unsigned int i;
+
+	notice_always("status: %u window(s), %lu session(s) so far, %lu window reset(s); listening on %s, backend %s",
+		      h->nwin, h->nsessions, h->resets, h->o.listen_path,
+		      h->o.backend_path);
+	for (i = 0; i < h->nwin; i++)
+		notice_always("status: window %s: shmid %u, %#" PRIx64 " bytes (region %#" PRIx64 ")",
+			      h->win[i].name, h->win[i].shmid, h->win[i].size,
+			      h->sizes[h->win[i].shmid]);
 	if (!s) {
-		info("status: no session (waiting for a VMM on %s)",
-		     h->o.listen_path);
+		notice_always("status: no session (waiting for a VMM on %s)",
+			      h->o.listen_path);
 		return;
 	}
-	info("status: session %lu: %s; backend features %#" PRIx64 ", protocol features: VMM %#" PRIx64 ", backend %#" PRIx64 "; SHMEM %s; backend channel %s",
-	     s->id, s->connected ? "connected" : "connecting", s->be_features,
-	     s->vmm_ctx.proto, s->be_ctx.proto, s->shmem ? "on" : "off",
-	     s->be_state == VU_BE_CMD ? "in a window command" :
-	     s->be_state == VU_BE_FWD ? "waiting for the VMM" : "idle");
-	info("status: session %lu: SHMEM_MAP %lu ok %lu failed, SHMEM_UNMAP %lu ok %lu failed, %u replies pending",
-	     s->id, s->maps, s->map_fail, s->unmaps, s->unmap_fail,
-	     s->pending_count);
-	counts[0] = 0;
-	for (i = 0; i < VHOST_USER_FE_MAX && n < sizeof(counts) - 64; i++)
-		if (s->fe_count[i])
-			n += snprintf(counts + n, sizeof(counts) - n, " %s=%lu",
-				      fe_name(i), s->fe_count[i]);
-	info("status: session %lu: VMM requests:%s", s->id,
-	     n ? counts : " none");
-	n = 0;
-	counts[0] = 0;
-	for (i = 0; i < VHOST_USER_BE_MAX && n < sizeof(counts) - 64; i++)
-		if (s->be_count[i])
-			n += snprintf(counts + n, sizeof(counts) - n, " %s=%lu",
-				      be_name(i), s->be_count[i]);
-	info("status: session %lu: backend requests:%s", s->id,
-	     n ? counts : " none");
+	notice_always("status: session %lu: %sconnections: VMM (pid %d) %s; backend %s (pid %d) %s; backend channel %s%s; VMM backend channel %s",
+		      s->id, s->dying ? "closing; " : "", (int)s->vmm_pid,
+		      chan_state(&s->vmm), h->o.backend_path, (int)s->be_pid,
+		      s->connecting ? "connecting" : chan_state(&s->be),
+		      chan_state(&s->bech),
+		      !vu_chan_open(&s->bech) ? "" :
+		      s->own_channel ? " (the helper's, SET_BACKEND_REQ_FD of its own)" :
+				       " (the helper's, in place of the VMM's)",
+		      chan_state(&s->vmmbe));
+	notice_always("status: session %lu: features %#" PRIx64 "; protocol features: VMM %#" PRIx64 ", backend %#" PRIx64 " (offered %#" PRIx64 "); SHMEM %s; SET_PROTOCOL_FEATURES %u time(s)",
+		      s->id, s->be_features, s->vmm_ctx.proto, s->be_ctx.proto,
+		      s->be_proto, s->shmem ? "on" : "off", s->proto_sets);
+	if (s->be_state == VU_BE_CMD)
+		notice_always("status: session %lu: backend channel: in a window command (%s shmid %u [%#" PRIx64 ", +%#" PRIx64 "))",
+			      s->id, be_name(s->be_req.request), s->cmd.shmid,
+			      s->cmd.shm_offset, s->cmd.len);
+	else if (s->be_state == VU_BE_FWD)
+		notice_always("status: session %lu: backend channel: waiting for the VMM's reply to %s",
+			      s->id, be_name(s->be_req.request));
+	else
+		notice_always("status: session %lu: backend channel: idle",
+			      s->id);
+	if (s->pending_count)
+		notice_always("status: session %lu: %u backend repl%s pending, oldest %s",
+			      s->id, s->pending_count,
+			      s->pending_count == 1 ? "y" : "ies",
+			      fe_name(s->pending[s->pending_head].request));
+	else
+		notice_always("status: session %lu: no backend reply pending",
+			      s->id);
+	notice_always("status: session %lu: SHMEM_MAP %lu ok %lu failed, SHMEM_UNMAP %lu ok %lu failed",
+		      s->id, s->maps, s->map_fail, s->unmaps, s->unmap_fail);
+	status_counts(counts, sizeof(counts), s->fe_count, VHOST_USER_FE_MAX,
+		      false);
+	notice_always("status: session %lu: VMM requests:%s", s->id, counts);
+	status_counts(counts, sizeof(counts), s->be_count, VHOST_USER_BE_MAX,
+		      true);
+	notice_always("status: session %lu: backend requests:%s", s->id,
+		      counts);
 }
 
 void vu_helper_dispatch(struct vu_helper *h, const struct io_uring_cqe *cqe)

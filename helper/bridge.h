@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/signalfd.h>
+#include <sys/types.h>
 #include <sys/un.h>
 
 #include <liburing.h>
@@ -36,6 +37,7 @@ struct vu_pending {
 	uint32_t request;
 	uint8_t kind;		/* enum vu_reply */
 	bool helper;		/* the helper asked: swallow the reply */
+	bool local;		/* the helper answers it, once it is the oldest */
 };
 #define VU_PENDING_MAX	32
 
@@ -58,6 +60,9 @@ struct vu_session {
 	uint64_t be_proto;	/* the backend's protocol offer */
 	bool have_be_proto;
 	bool shmem;		/* SHMEM negotiated with the backend */
+	bool own_channel;	/* bech made for a VMM without BACKEND_REQ */
+	unsigned int proto_sets;	/* SET_PROTOCOL_FEATURES seen */
+	pid_t vmm_pid, be_pid;	/* SO_PEERCRED, 0 if unknown */
 
 	struct vu_pending pending[VU_PENDING_MAX];
 	unsigned int pending_head, pending_count;

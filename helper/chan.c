@@ -134,9 +134,13 @@ enum vu_rx vu_chan_recv_done(struct vu_chan *c, int res, unsigned int flags)
 	fds_ok = rx_take_cmsg(c);
 	if (!fds_ok || (flags & MSG_CTRUNC))
 		return rx_fail(c, EMSGSIZE, "more fds than any message carries");
-	if (res == 0)
-		return c->rx_got ? rx_fail(c, 0, "closed in the middle of a message")
-				 : VU_RX_EOF;
+	if (res == 0) {
+		if (!c->rx_got)
+			return VU_RX_EOF;
+		/* rx_got says how far it got; rx_hdr is valid from 12 on. */
+		c->rx_cut = true;
+		return rx_fail(c, 0, "closed in the middle of a message");
+	}
 	c->rx_got += res;
 	if (c->rx_got == VU_HDR_SIZE) {
 		r = vu_hdr_parse(c->dir, c->rx_buf, VU_HDR_SIZE, &c->rx_hdr);
@@ -217,17 +221,8 @@ static int tx_submit(struct vu_chan *c)
 	c->tx_msg.msg_iov = &c->tx_iov;
 	c->tx_msg.msg_iovlen = 1;
 	/* The fds ride on the first byte only. */
-	if (o->nfds && !o->off) {
-		struct cmsghdr *cm;
-
-		c->tx_msg.msg_control = c->tx_cmsg;
-		c->tx_msg.msg_controllen = CMSG_SPACE(sizeof(int) * o->nfds);
-		cm = CMSG_FIRSTHDR(&c->tx_msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * o->nfds);
-		memcpy(CMSG_DATA(cm), o->fds, sizeof(int) * o->nfds);
-	}
+	if (o->nfds && !o->off)
+		vu_msg_put_fds(&c->tx_msg, c->tx_cmsg, o->fds, o->nfds);
 	io_uring_prep_sendmsg(sqe, c->fd, &c->tx_msg, MSG_NOSIGNAL);
 	io_uring_sqe_set_data64(sqe, vu_ud(c, VU_UD_SEND));
 	c->tx_busy = true;

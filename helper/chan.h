@@ -73,6 +73,7 @@ struct vu_chan {
 	int rx_fds[VU_MAX_FDS];
 	unsigned int rx_nfds;
 	int rx_errno;		/* VU_RX_ERR: errno, or 0 */
+	bool rx_cut;		/* VU_RX_ERR: EOF after rx_got bytes of a message */
 	enum vu_result rx_result;	/* VU_RX_ERR: header result */
 	const char *rx_why;	/* VU_RX_ERR: what, for the log */
 	struct msghdr rx_msg;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -19,13 +20,18 @@ void vu_log(int level, const char *fmt, ...)
 {
 	static const char *const names[] = {
 		[VU_LOG_ERR] = "error", [VU_LOG_WARN] = "warning",
-		[VU_LOG_INFO] = "info", [VU_LOG_DEBUG] = "debug",
+		[VU_LOG_NOTICE] = "notice", [VU_LOG_INFO] = "info",
+		[VU_LOG_DEBUG] = "debug",
 	};
+	bool always = level & VU_LOG_ALWAYS;
 	char line[1024];
 	va_list ap;
 
-	if (level > vu_log_max)
+	level &= ~VU_LOG_ALWAYS;
+	if (level > vu_log_max && !always)
 		return;
+	if (level < VU_LOG_ERR || level > VU_LOG_DEBUG)
+		level = VU_LOG_ERR;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);

@@ -20,6 +20,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
 
 /* ---- header ------------------------------------------------------------ */
 
@@ -327,5 +329,25 @@ uint64_t vu_proto_shmem_bit(uint64_t backend, bool compat21);
 uint64_t vu_proto_vmm_offer(uint64_t backend, bool compat21);
 uint64_t vu_proto_backend_set(uint64_t vmm_ack, uint64_t backend,
 			      bool compat21);
+
+/*
+ * Attach @nfds fds as one SCM_RIGHTS message to @mh, in @buf (at least
+ * CMSG_SPACE(sizeof(int) * nfds) bytes, aligned for struct cmsghdr).
+ * Packing only: the one place the daemon and the test peers do it.
+ */
+static inline void vu_msg_put_fds(struct msghdr *mh, void *buf,
+				  const int *fds, size_t nfds)
+{
+	struct cmsghdr *cm;
+
+	memset(buf, 0, CMSG_SPACE(sizeof(int) * nfds));
+	mh->msg_control = buf;
+	mh->msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+	cm = CMSG_FIRSTHDR(mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+	memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+}
 
 #endif /* VUSHM_HELPER_PROTO_H */

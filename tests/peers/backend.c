@@ -25,6 +25,7 @@
  *   --shmem-bit 21|22    the SHMEM protocol bit (21: rust-vmm vhost 0.16)
  *   --device null|blk|gpio  virtio features and config space
  *   --no-reply-ack       do not offer REPLY_ACK
+ *   --log-shmfd          offer LOG_SHMFD (SET_LOG_BASE is then answered)
  *   --no-proto BIT       do not offer that protocol feature (repeatable)
  *   --queues N           GET_QUEUE_NUM and blk num_queues (default 8)
  *   --reply-timeout MS   wait for a reply at most this long (default
@@ -60,10 +61,36 @@
  *       answer; the channel is closed); without REPLY_ACK "sent".  Without
  *       a channel: "fail no-channel".  Values are sent as given: breaking
  *       the rules is the point of many tests (-v logs which rule).
- *   raw HEXBYTES [fd]   the bytes as they are in one sendmsg (with a
- *                       pattern-filled one-page memfd: "fd"); "sent", then
+ *   breq REQ HEXPAYLOAD [fd]   any backend request with these payload
+ *                       bytes ("-": none), with a fresh pattern-filled
+ *                       one-page memfd ("fd", kept: fdstat sent); answered
+ *                       as map/unmap are; an fd in the answer is kept
+ *                       (fdstat reply)
+ *   raw HEXBYTES [fd] [shut]   the bytes as they are in one sendmsg (with a
+ *                       pattern-filled one-page memfd: "fd"; "shut": then
+ *                       shutdown(SHUT_WR) of the channel, the end of a
+ *                       truncated message); "sent", then
  *                       "reply REQ 0xFLAGS SIZE U64" (U64 "-" when SIZE < 8)
  *                       | "closed" | "quiet" (nothing within 2 s)
+ *   mangle-reply KIND   the next reply on the front-end channel is broken:
+ *                       version (version bits 2), request (labelled as the
+ *                       reply to another request), size (4 bytes short,
+ *                       well framed),
+ *                       oversize (a header announcing 64 KiB, nothing
+ *                       after it), fds (a memfd attached), truncate (half
+ *                       the payload, then shutdown(SHUT_WR)), short-header
+ *                       (5 header bytes, then shutdown), twice (sent two
+ *                       times): "armed"
+ *   split N [US]        from now on every message goes out in pieces of N
+ *                       bytes (fds with the first), US microseconds apart
+ *                       (default 20000); N 0: whole again: "ok"
+ *   fdstat WHAT         "fdstat ino=N dev=N" of an fd the backend holds:
+ *                       kick|call|err IDX, log-base, log-fd, inflight (the
+ *                       one GET_INFLIGHT_FD sent), sent (breq's), reply (the
+ *                       last one a backend-channel answer carried) |
+ *                       "fail none"
+ *   fdwrite WHAT        write(2) a u64 1 to it (an eventfd counts it, a
+ *                       memfd gets it at its file offset): "ok" | "fail ..."
  *   status              "status connected=0|1 features=0x.. proto=0x..
  *                       channel=0|1 regions=N owner=0|1 vrings_kicks=N
  *                       mem_regions=N resets=N connections=N maps=N
@@ -128,6 +155,7 @@ static struct {
 	enum device device;
 	unsigned int shmem_bit;
 	bool reply_ack;
+	bool log_shmfd;
 	bool once;
 	bool verbose;
 	bool no_stdin;
@@ -182,7 +210,42 @@ static struct {
 	struct mem_slot mem[MAX_MEM_SLOTS];
 	struct shmap maps[MAX_SHMAPS];
 	unsigned int nmaps;
-} conn = { .fd = -1, .chan = -1 };
+	int log_base;		/* SET_LOG_BASE's fd, -1: none */
+	int log_fd;		/* SET_LOG_FD's */
+	int inflight;		/* what GET_INFLIGHT_FD sent */
+	int reply_fd;		/* the last fd a backend-channel answer carried */
+	int sent_fd;		/* the last fd breq sent */
+} conn = { .fd = -1, .chan = -1, .log_base = -1, .log_fd = -1,
+	   .inflight = -1, .reply_fd = -1, .sent_fd = -1 };
+
+/* mangle-reply: what the next front-end reply gets wrong. */
+enum mangle {
+	MANGLE_NONE,
+	MANGLE_VERSION,
+	MANGLE_REQUEST,
+	MANGLE_SIZE,
+	MANGLE_OVERSIZE,
+	MANGLE_FDS,
+	MANGLE_TRUNCATE,
+	MANGLE_SHORT_HEADER,
+	MANGLE_TWICE,
+};
+
+static const char *const mangle_names[] = {
+	[MANGLE_VERSION] = "version",
+	[MANGLE_REQUEST] = "request",
+	[MANGLE_SIZE] = "size",
+	[MANGLE_OVERSIZE] = "oversize",
+	[MANGLE_FDS] = "fds",
+	[MANGLE_TRUNCATE] = "truncate",
+	[MANGLE_SHORT_HEADER] = "short-header",
+	[MANGLE_TWICE] = "twice",
+};
+
+static enum mangle mangle;
+/* split: every message in pieces of split_bytes, split_us apart. */
+static size_t split_bytes;
+static unsigned int split_us = 20000;
 
 static int listen_fd = -1;
 /* Bumped whenever conn.chan changes, so a stale poll result is not used. */
@@ -475,61 +538,63 @@ static enum rx_result recv_msg(int fd, enum vu_dir dir,
 	return RX_OK;
 }
 
+/*
+ * len bytes with the fds on the first one.  Normally one sendmsg (a stream
+ * socket may take part of it: the rest follows); under "split", pieces of
+ * split_bytes, split_us apart, so that the reader sees them one by one.
+ */
+static int send_bytes(int fd, const void *buf, size_t len, const int *fds,
+		      unsigned int nfds)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * (VU_MAX_FDS + 1))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh;
+	struct iovec iov;
+	size_t done = 0, n;
+	ssize_t r;
+
+	if (nfds > VU_MAX_FDS + 1)
+		return -EINVAL;
+	while (done < len) {
+		n = len - done;
+		if (split_bytes && n > split_bytes)
+			n = split_bytes;
+		if (split_bytes && done)
+			usleep(split_us);
+		iov.iov_base = (char *)buf + done;
+		iov.iov_len = n;
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		if (nfds && !done)
+			vu_msg_put_fds(&mh, u.buf, fds, nfds);
+		r = sendmsg(fd, &mh, MSG_NOSIGNAL);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		done += (size_t)r;
+	}
+	return 0;
+}
+
 /* Header, payload and fds in one sendmsg, as QEMU expects them. */
 static int send_msg(int fd, uint32_t request, uint32_t flags,
 		    const void *payload, size_t len, const int *fds,
 		    unsigned int nfds)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * VU_MAX_FDS)];
-		struct cmsghdr align;
-	} u;
+	static uint8_t buf[VU_HDR_SIZE + VU_MAX_PAYLOAD + 16];
 	struct vu_hdr h = { request, flags, (uint32_t)len };
-	uint8_t hdr[VU_HDR_SIZE];
-	struct iovec iov[2] = {
-		{ hdr, sizeof(hdr) },
-		{ (void *)payload, len },
-	};
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
-	struct cmsghdr *cm;
-	size_t total = sizeof(hdr) + len, done = 0;
-	ssize_t n;
 
-	vu_hdr_encode(&h, hdr);
-	if (nfds) {
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-	}
-	/* A stream socket may take part of it; the fds go with the first. */
-	while (done < total) {
-		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		done += n;
-		mh.msg_control = NULL;
-		mh.msg_controllen = 0;
-		while (n > 0 && mh.msg_iovlen) {
-			if ((size_t)n < mh.msg_iov->iov_len) {
-				mh.msg_iov->iov_base =
-					(char *)mh.msg_iov->iov_base + n;
-				mh.msg_iov->iov_len -= n;
-				break;
-			}
-			n -= mh.msg_iov->iov_len;
-			mh.msg_iov++;
-			mh.msg_iovlen--;
-		}
-	}
-	return 0;
+	if (len > sizeof(buf) - VU_HDR_SIZE)
+		return -EMSGSIZE;
+	vu_hdr_encode(&h, buf);
+	if (len)
+		memcpy(buf + VU_HDR_SIZE, payload, len);
+	return send_bytes(fd, buf, VU_HDR_SIZE + len, fds, nfds);
 }
 
 /* ---- front-end connection state ----------------------------------------- */
@@ -570,6 +635,8 @@ static uint64_t offered_proto(void)
 
 	if (opt.reply_ack)
 		p |= VU_PF(VHOST_USER_PROTOCOL_F_REPLY_ACK);
+	if (opt.log_shmfd)
+		p |= VU_PF(VHOST_USER_PROTOCOL_F_LOG_SHMFD);
 	if (opt.nshmem)
 		p |= VU_PF(opt.shmem_bit);
 	return p & ~opt.proto_off;
@@ -690,6 +757,11 @@ static void conn_state_init(void)
 		vring_reset(&conn.vr[i]);
 	for (i = 0; i < MAX_MEM_SLOTS; i++)
 		mem_slot_free(&conn.mem[i]);
+	close_fd(&conn.log_base);
+	close_fd(&conn.log_fd);
+	close_fd(&conn.inflight);
+	close_fd(&conn.reply_fd);
+	close_fd(&conn.sent_fd);
 }
 
 /* ---- pending command ----------------------------------------------------- */
@@ -752,19 +824,86 @@ static void conn_end(const char *why)
 
 /* ---- front-end requests -------------------------------------------------- */
 
+static int make_memfd(uint64_t size, uint32_t seed);
+
+/*
+ * Every reply on the front-end channel goes out here, so that
+ * mangle-reply can break the next one.
+ */
+static int fe_reply(uint32_t request, const void *p, size_t len,
+		    const int *fds, unsigned int nfds)
+{
+	static uint8_t buf[VU_HDR_SIZE + VU_MAX_PAYLOAD + 16];
+	uint32_t flags = vu_hdr_flags(true, false);
+	enum mangle m = mangle;
+	int all[VU_MAX_FDS + 1];
+	struct vu_hdr h;
+	int ret, extra;
+
+	mangle = MANGLE_NONE;
+	if (m != MANGLE_NONE)
+		logf_("mangle-reply %s: %s reply", mangle_names[m],
+		      vu_req_name(false, request));
+	switch (m) {
+	case MANGLE_VERSION:
+		flags = (flags & ~VU_FLAG_VERSION_MASK) | 0x2;
+		break;
+	case MANGLE_REQUEST:
+		request = request == VHOST_USER_GET_FEATURES ?
+			  VHOST_USER_GET_PROTOCOL_FEATURES :
+			  VHOST_USER_GET_FEATURES;
+		break;
+	case MANGLE_SIZE:
+		/* Well framed, but shorter than the request's reply is. */
+		return send_msg(conn.fd, request, flags, p, len < 4 ? 0 : len - 4,
+				fds, nfds);
+	case MANGLE_OVERSIZE:
+		h = (struct vu_hdr){ request, flags, 16 * VU_MAX_PAYLOAD };
+		vu_hdr_encode(&h, buf);
+		return send_bytes(conn.fd, buf, VU_HDR_SIZE, fds, nfds);
+	case MANGLE_FDS:
+		extra = make_memfd((uint64_t)sysconf(_SC_PAGESIZE), 0);
+		if (extra < 0)
+			return extra;
+		memcpy(all, fds, nfds * sizeof(int));
+		all[nfds] = extra;
+		ret = send_msg(conn.fd, request, flags, p, len, all, nfds + 1);
+		close(extra);
+		return ret;
+	case MANGLE_TRUNCATE:
+	case MANGLE_SHORT_HEADER:
+		h = (struct vu_hdr){ request, flags, (uint32_t)len };
+		vu_hdr_encode(&h, buf);
+		if (len)
+			memcpy(buf + VU_HDR_SIZE, p, len);
+		ret = send_bytes(conn.fd, buf, m == MANGLE_TRUNCATE ?
+				 VU_HDR_SIZE + len / 2 : 5, fds, nfds);
+		/* The peer sees the end of the stream mid-message. */
+		if (!ret)
+			shutdown(conn.fd, SHUT_WR);
+		return ret;
+	case MANGLE_TWICE:
+		ret = send_msg(conn.fd, request, flags, p, len, fds, nfds);
+		if (ret)
+			return ret;
+		break;
+	default:
+		break;
+	}
+	return send_msg(conn.fd, request, flags, p, len, fds, nfds);
+}
+
 static int reply_u64(uint32_t request, uint64_t v)
 {
 	uint8_t b[VU_U64_SIZE];
 
 	vu_u64_encode(v, b);
-	return send_msg(conn.fd, request, vu_hdr_flags(true, false), b,
-			sizeof(b), NULL, 0);
+	return fe_reply(request, b, sizeof(b), NULL, 0);
 }
 
 static int reply_bytes(uint32_t request, const void *p, size_t len)
 {
-	return send_msg(conn.fd, request, vu_hdr_flags(true, false), p, len,
-			NULL, 0);
+	return fe_reply(request, p, len, NULL, 0);
 }
 
 static uint32_t get32(const uint8_t *p)
@@ -916,6 +1055,32 @@ static int set_config(struct rx *rx)
 	}
 	memcpy(config_space + off, rx->payload + VU_CONFIG_HDR_SIZE, size);
 	return 0;
+}
+
+/*
+ * GET_INFLIGHT_FD: a one-page memfd (pattern seed 0x1f, so the front-end
+ * can tell it is this one), kept for fdstat; VhostUserInflight back with
+ * mmap_size = the page, offset 0, the queue numbers as asked.
+ */
+static int get_inflight_fd(struct rx *rx)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint8_t buf[24];
+	int fd;
+
+	fd = make_memfd(page, 0x1f);
+	if (fd < 0) {
+		logf_("GET_INFLIGHT_FD: memfd: %s", strerror(-fd));
+		memset(buf, 0, sizeof(buf));
+		memcpy(buf + 16, rx->payload + 16, 8);
+		return fe_reply(rx->h.request, buf, sizeof(buf), NULL, 0);
+	}
+	close_fd(&conn.inflight);
+	conn.inflight = fd;
+	vu_u64_encode(page, buf);
+	vu_u64_encode(0, buf + 8);
+	memcpy(buf + 16, rx->payload + 16, 8);
+	return fe_reply(rx->h.request, buf, sizeof(buf), &fd, 1);
 }
 
 static int get_shmem_config(struct rx *rx)
@@ -1080,6 +1245,21 @@ static struct fe_result fe_dispatch(struct rx *rx)
 		break;
 	case VHOST_USER_GET_SHMEM_CONFIG:
 		res.sent = get_shmem_config(rx) ?: 1;
+		break;
+	case VHOST_USER_GET_INFLIGHT_FD:
+		res.sent = get_inflight_fd(rx) ?: 1;
+		break;
+	case VHOST_USER_SET_LOG_BASE:
+		/* Kept (fdstat/fdwrite log-base); no dirty log is written. */
+		close_fd(&conn.log_base);
+		if (rx->nfds)
+			conn.log_base = rx_take_fd(rx, 0);
+		if (negotiated(VHOST_USER_PROTOCOL_F_LOG_SHMFD))
+			res.sent = reply_u64(req, 0) ?: 1;
+		break;
+	case VHOST_USER_SET_LOG_FD:
+		close_fd(&conn.log_fd);
+		conn.log_fd = rx_take_fd(rx, 0);
 		break;
 	default:
 		logf_("%s (%u): not supported", vu_req_name(false, req), req);
@@ -1251,6 +1431,10 @@ static void chan_handle(void)
 		return;
 	}
 	rr = recv_msg(conn.chan, VU_BE_REPLY, &ctx, &rx);
+	if (rr == RX_OK && rx.nfds) {
+		close_fd(&conn.reply_fd);
+		conn.reply_fd = rx_take_fd(&rx, 0);
+	}
 	rx_close_fds(&rx);
 	if (rr == RX_EOF) {
 		chan_close("closed by the peer");
@@ -1737,12 +1921,21 @@ static void cmd_raw(int argc, char **argv)
 	} u;
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *cm;
+	bool with_fd = false, shut = false;
 	int fd = -1;
 	ssize_t ret;
 
-	if (argc < 2 || argc > 3 || strlen(s) % 2 || n > sizeof(buf) ||
-	    (argc == 3 && strcmp(argv[2], "fd"))) {
-		out("error usage: raw HEXBYTES [fd]");
+	for (i = 2; i < (size_t)argc; i++) {
+		if (!strcmp(argv[i], "fd"))
+			with_fd = true;
+		else if (!strcmp(argv[i], "shut"))
+			shut = true;
+		else
+			break;
+	}
+	if (argc < 2 || argc > 4 || i < (size_t)argc || strlen(s) % 2 ||
+	    n > sizeof(buf)) {
+		out("error usage: raw HEXBYTES [fd] [shut]");
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -1756,7 +1949,7 @@ static void cmd_raw(int argc, char **argv)
 	}
 	if (!need_channel())
 		return;
-	if (argc == 3) {
+	if (with_fd) {
 		fd = make_memfd((uint64_t)sysconf(_SC_PAGESIZE), 0);
 		if (fd < 0) {
 			out("error memfd: %s", strerror(-fd));
@@ -1785,9 +1978,150 @@ static void cmd_raw(int argc, char **argv)
 		chan_close("send failed");
 		return;
 	}
-	vlog("=> raw %zu bytes", n);
+	vlog("=> raw %zu bytes%s", n, shut ? ", then shutdown" : "");
+	if (shut)
+		shutdown(conn.chan, SHUT_WR);
 	pend.kind = PEND_RAW;
 	pend.deadline = deadline_in(RAW_WAIT_MS);
+}
+
+/* Hex digits ("-": none) into buf; the byte count, or -1. */
+static ssize_t parse_hex(const char *s, uint8_t *buf, size_t cap)
+{
+	size_t i, n = strlen(s) / 2;
+
+	if (!strcmp(s, "-"))
+		return 0;
+	if (strlen(s) % 2 || n > cap)
+		return -1;
+	for (i = 0; i < n; i++) {
+		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		buf[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return (ssize_t)n;
+}
+
+static void cmd_breq(int argc, char **argv)
+{
+	uint8_t payload[VU_MAX_PAYLOAD];
+	ssize_t len = -1;
+	uint32_t req;
+	int fd = -1;
+
+	if (argc >= 3)
+		len = parse_hex(argv[2], payload, sizeof(payload));
+	if (argc < 3 || argc > 4 || parse_u32(argv[1], &req) || len < 0 ||
+	    (argc == 4 && strcmp(argv[3], "fd"))) {
+		out("error usage: breq REQ HEXPAYLOAD|- [fd]");
+		return;
+	}
+	if (!need_channel())
+		return;
+	if (argc == 4) {
+		fd = make_memfd((uint64_t)sysconf(_SC_PAGESIZE), 0x5e);
+		if (fd < 0) {
+			out("error memfd: %s", strerror(-fd));
+			return;
+		}
+		close_fd(&conn.sent_fd);
+		conn.sent_fd = fd;
+	}
+	chan_request(req, payload, (size_t)len, fd);
+}
+
+static void cmd_mangle(int argc, char **argv)
+{
+	unsigned int i;
+
+	for (i = 1; argc == 2 && i < ARRAY_SIZE(mangle_names); i++) {
+		if (!strcmp(argv[1], mangle_names[i])) {
+			mangle = (enum mangle)i;
+			out("armed");
+			return;
+		}
+	}
+	out("error usage: mangle-reply version|request|size|oversize|fds|truncate|short-header|twice");
+}
+
+static void cmd_split(int argc, char **argv)
+{
+	uint32_t n, us = 20000;
+
+	if (argc < 2 || argc > 3 || parse_u32(argv[1], &n) ||
+	    (argc == 3 && parse_u32(argv[2], &us))) {
+		out("error usage: split N [US]");
+		return;
+	}
+	split_bytes = n;
+	split_us = us;
+	out("ok");
+}
+
+/* The fd fdstat/fdwrite name, or -1 (usage: *bad). */
+static int named_fd(int argc, char **argv, bool *bad)
+{
+	const char *w = argc > 1 ? argv[1] : "";
+	uint32_t idx = 0;
+
+	*bad = false;
+	if (!strcmp(w, "kick") || !strcmp(w, "call") || !strcmp(w, "err")) {
+		if (argc != 3 || parse_u32(argv[2], &idx) || idx >= MAX_VRINGS) {
+			*bad = true;
+			return -1;
+		}
+		return !strcmp(w, "kick") ? conn.vr[idx].kick :
+		       !strcmp(w, "call") ? conn.vr[idx].call :
+					    conn.vr[idx].err;
+	}
+	if (argc != 2) {
+		*bad = true;
+		return -1;
+	}
+	if (!strcmp(w, "log-base"))
+		return conn.log_base;
+	if (!strcmp(w, "log-fd"))
+		return conn.log_fd;
+	if (!strcmp(w, "inflight"))
+		return conn.inflight;
+	if (!strcmp(w, "sent"))
+		return conn.sent_fd;
+	if (!strcmp(w, "reply"))
+		return conn.reply_fd;
+	*bad = true;
+	return -1;
+}
+
+static void cmd_fd(int argc, char **argv)
+{
+	uint64_t one = 1;
+	struct stat st;
+	bool bad;
+	int fd = named_fd(argc, argv, &bad);
+
+	if (bad) {
+		out("error usage: %s kick|call|err IDX | log-base|log-fd|inflight|sent|reply",
+		    argv[0]);
+		return;
+	}
+	if (fd < 0) {
+		out("fail none");
+		return;
+	}
+	if (!strcmp(argv[0], "fdstat")) {
+		if (fstat(fd, &st))
+			out("fail %s", strerror(errno));
+		else
+			out("fdstat ino=%lu dev=%lu", (unsigned long)st.st_ino,
+			    (unsigned long)st.st_dev);
+		return;
+	}
+	if (write(fd, &one, sizeof(one)) != (ssize_t)sizeof(one))
+		out("fail %s", strerror(errno));
+	else
+		out("ok");
 }
 
 static void cmd_wait_channel(int argc, char **argv)
@@ -1868,6 +2202,11 @@ static const struct {
 	{ "unmap", cmd_unmap },
 	{ "raw", cmd_raw },
 	{ "backend-req", cmd_backend_req },
+	{ "breq", cmd_breq },
+	{ "mangle-reply", cmd_mangle },
+	{ "split", cmd_split },
+	{ "fdstat", cmd_fd },
+	{ "fdwrite", cmd_fd },
 	{ "cycles", cmd_cycles },
 	{ "rtt", cmd_rtt },
 	{ "status", cmd_simple },
@@ -2090,6 +2429,7 @@ static void usage(FILE *f)
 	static const char *const lines[] = {
 "usage: " PROG " --socket PATH [--shmem SHMID:SIZE]...",
 "         [--device null|blk|gpio] [--shmem-bit 21|22] [--no-reply-ack]",
+"         [--log-shmfd]",
 "         [--no-proto BIT]... [--queues N] [--reply-timeout MS]",
 "         [--fill-max BYTES] [--blk-sectors N] [--no-stdin] [--once] [-v]",
 "",
@@ -2103,11 +2443,17 @@ static void usage(FILE *f)
 "  map-fd PATH SHMID SHM_OFFSET LEN FD_OFFSET rw|ro",
 "  unmap SHMID SHM_OFFSET LEN",
 "  backend-req REQ [U64]",
+"  breq REQ HEXPAYLOAD|- [fd]",
 "  cycles N SHMID SHM_OFFSET LEN [SEED]    N x (MAP rw + UNMAP): ok N",
 "      ok | fail N | fail disconnected | fail timeout | fail badreply",
 "      | fail no-channel | sent (no REPLY_ACK)",
-"  raw HEXBYTES [fd]   sent, then a 2nd line: reply REQ FLAGS SIZE U64|-",
+"  raw HEXBYTES [fd] [shut]  sent, then a 2nd line: reply REQ FLAGS SIZE U64|-",
 "                      | closed | quiet",
+"  mangle-reply version|request|size|oversize|fds|truncate|short-header|twice",
+"                      armed: the next front-end reply is broken so",
+"  split N [US]        ok: messages go out in N-byte pieces (0: whole)",
+"  fdstat|fdwrite kick|call|err IDX | log-base|log-fd|inflight|sent|reply",
+"                      fdstat ino=N dev=N | ok | fail none",
 "  status | drop | quit",
 "Bad lines: error REASON.",
 	};
@@ -2142,7 +2488,7 @@ static int parse_shmem(const char *s)
 
 enum {
 	OPT_SOCKET = 256, OPT_SHMEM, OPT_DEVICE, OPT_SHMEM_BIT,
-	OPT_NO_REPLY_ACK, OPT_NO_PROTO, OPT_QUEUES, OPT_REPLY_TIMEOUT,
+	OPT_NO_REPLY_ACK, OPT_LOG_SHMFD, OPT_NO_PROTO, OPT_QUEUES, OPT_REPLY_TIMEOUT,
 	OPT_FILL_MAX, OPT_BLK_SECTORS, OPT_NO_STDIN, OPT_ONCE, OPT_HELP,
 };
 
@@ -2152,6 +2498,7 @@ static const struct option longopts[] = {
 	{ "device", required_argument, NULL, OPT_DEVICE },
 	{ "shmem-bit", required_argument, NULL, OPT_SHMEM_BIT },
 	{ "no-reply-ack", no_argument, NULL, OPT_NO_REPLY_ACK },
+	{ "log-shmfd", no_argument, NULL, OPT_LOG_SHMFD },
 	{ "no-proto", required_argument, NULL, OPT_NO_PROTO },
 	{ "queues", required_argument, NULL, OPT_QUEUES },
 	{ "reply-timeout", required_argument, NULL, OPT_REPLY_TIMEOUT },
@@ -2204,6 +2551,9 @@ static int parse_args(int argc, char **argv)
 			break;
 		case OPT_NO_REPLY_ACK:
 			opt.reply_ack = false;
+			break;
+		case OPT_LOG_SHMFD:
+			opt.log_shmfd = true;
 			break;
 		case OPT_NO_PROTO:
 			if (parse_num(optarg, &v) || v > 63) {

@@ -164,7 +164,6 @@ static int send_bytes(const struct vuf *f, int sock, const char *what,
 	const uint8_t *p = buf;
 	struct msghdr mh;
 	struct iovec iov;
-	struct cmsghdr *c;
 	ssize_t n;
 
 	if (sock < 0) {
@@ -181,16 +180,8 @@ static int send_bytes(const struct vuf *f, int sock, const char *what,
 		iov.iov_len = len;
 		mh.msg_iov = &iov;
 		mh.msg_iovlen = 1;
-		if (nfds) {
-			memset(&cm, 0, sizeof(cm));
-			mh.msg_control = cm.buf;
-			mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-			c = CMSG_FIRSTHDR(&mh);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-			memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-		}
+		if (nfds)
+			vu_msg_put_fds(&mh, cm.buf, fds, nfds);
 		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -361,9 +352,10 @@ fail:
  * copied to reply[]).  VUF_RQ_ACK asks for a REPLY_ACK when negotiated;
  * need_reply_all asks for one on everything that has no reply of its own.
  */
-int vuf_request(struct vuf *f, uint32_t request, unsigned int rq_flags,
-		const void *payload, size_t len, const int *fds,
-		unsigned int nfds, void *reply, size_t cap, size_t *reply_len)
+static int do_request(struct vuf *f, uint32_t request, unsigned int rq_flags,
+		      const void *payload, size_t len, const int *fds,
+		      unsigned int nfds, void *reply, size_t cap,
+		      size_t *reply_len, struct vuf_msg *keep)
 {
 	const char *name = rq_name(request);
 	uint8_t buf[VU_HDR_SIZE + VU_MAX_PAYLOAD];
@@ -423,6 +415,12 @@ int vuf_request(struct vuf *f, uint32_t request, unsigned int rq_flags,
 		r = -EPROTO;
 		goto out;
 	}
+	if (keep) {
+		/* The caller judges the payload and owns the fds. */
+		*keep = *m;
+		m->nfds = 0;
+		goto out;
+	}
 	if (m->nfds) {
 		vuf_log(f, "%s: reply carries %u fds, none expected", name,
 			m->nfds);
@@ -454,6 +452,24 @@ out:
 	vuf_msg_close_fds(m);
 	free(m);
 	return r;
+}
+
+int vuf_request(struct vuf *f, uint32_t rq, unsigned int rq_flags,
+		const void *payload, size_t len, const int *fds,
+		unsigned int nfds, void *reply, size_t cap, size_t *reply_len)
+{
+	return do_request(f, rq, rq_flags, payload, len, fds, nfds, reply, cap,
+		       reply_len, NULL);
+}
+
+int vuf_request_msg(struct vuf *f, uint32_t rq, unsigned int rq_flags,
+		    const void *payload, size_t len, const int *fds,
+		    unsigned int nfds, struct vuf_msg *reply)
+{
+	reply->nfds = 0;
+	reply->len = 0;
+	return do_request(f, rq, rq_flags, payload, len, fds, nfds, NULL, 0,
+		       NULL, reply);
 }
 
 /* A request answered by one u64 (GET_FEATURES, GET_QUEUE_NUM...). */
@@ -504,6 +520,40 @@ static int set_vring_fd(struct vuf *f, uint32_t request, unsigned int q,
 
 	vu_u64_encode(q, b);
 	return vuf_request(f, request, 0, b, sizeof(b), &fd, 1, NULL, 0, NULL);
+}
+
+int vuf_set_protocol(struct vuf *f, uint64_t pf)
+{
+	uint8_t b[VU_U64_SIZE];
+	int r;
+
+	vu_u64_encode(pf, b);
+	r = vuf_request(f, VHOST_USER_SET_PROTOCOL_FEATURES, 0, b, sizeof(b),
+			NULL, 0, NULL, 0, NULL);
+	if (!r)
+		f->ctx.proto = pf;
+	return r;
+}
+
+int vuf_set_backend_req_fd(struct vuf *f)
+{
+	int sv[2], r;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+		r = -errno;
+		vuf_log(f, "SET_BACKEND_REQ_FD: socketpair: %s", strerror(-r));
+		return r;
+	}
+	r = vuf_request(f, VHOST_USER_SET_BACKEND_REQ_FD, VUF_RQ_ACK, NULL, 0,
+			&sv[1], 1, NULL, 0, NULL);
+	close(sv[1]);
+	if (r) {
+		close(sv[0]);
+		return r;
+	}
+	close_fd(&f->be_sock);
+	f->be_sock = sv[0];
+	return 0;
 }
 
 int vuf_set_owner(struct vuf *f)
@@ -735,6 +785,13 @@ int vuf_backend_req_recv(struct vuf *f, struct vuf_msg *m, int timeout_ms)
 int vuf_backend_req_reply(struct vuf *f, const struct vuf_msg *req,
 			  uint64_t result)
 {
+	return vuf_backend_req_reply_fds(f, req, result, NULL, 0);
+}
+
+int vuf_backend_req_reply_fds(struct vuf *f, const struct vuf_msg *req,
+			      uint64_t result, const int *fds,
+			      unsigned int nfds)
+{
 	uint8_t buf[VU_HDR_SIZE + VU_U64_SIZE];
 	struct vu_hdr h = { .request = req->hdr.request,
 			    .flags = vu_hdr_flags(true, false),
@@ -746,7 +803,7 @@ int vuf_backend_req_reply(struct vuf *f, const struct vuf_msg *req,
 	vu_u64_encode(result, buf + VU_HDR_SIZE);
 	return send_bytes(f, f->be_sock,
 			  vu_req_name(true, req->hdr.request), buf, sizeof(buf),
-			  NULL, 0);
+			  fds, nfds);
 }
 
 /* ---- guest memory and rings --------------------------------------------- */

@@ -159,6 +159,17 @@ void vuf_set_quiet(struct vuf *f, bool quiet);
 int vuf_request(struct vuf *f, uint32_t request, unsigned int rq_flags,
 		const void *payload, size_t len, const int *fds,
 		unsigned int nfds, void *reply, size_t cap, size_t *reply_len);
+/* As vuf_request, but the reply message is kept whole in *reply (its
+ * header and payload validated, the request checked; the caller owns and
+ * closes reply->fds).  Nothing in *reply if the request has no reply.
+ */
+int vuf_request_msg(struct vuf *f, uint32_t request, unsigned int rq_flags,
+		    const void *payload, size_t len, const int *fds,
+		    unsigned int nfds, struct vuf_msg *reply);
+/* SET_PROTOCOL_FEATURES again (a VMM may repeat it); acked := pf. */
+int vuf_set_protocol(struct vuf *f, uint64_t pf);
+/* SET_BACKEND_REQ_FD (acked when REPLY_ACK is on), a new backend channel. */
+int vuf_set_backend_req_fd(struct vuf *f);
 int vuf_set_owner(struct vuf *f);
 /* Both forget the rings (vuf_start again); RESET_DEVICE needs its bit. */
 int vuf_reset_owner(struct vuf *f);
@@ -193,6 +204,10 @@ int vuf_backend_req_recv(struct vuf *f, struct vuf_msg *m, int timeout_ms);
 /* The u64 answer if the request expects one; else sends nothing. */
 int vuf_backend_req_reply(struct vuf *f, const struct vuf_msg *req,
 			  uint64_t result);
+/* The same with fds (SHARED_OBJECT_LOOKUP's answer carries one). */
+int vuf_backend_req_reply_fds(struct vuf *f, const struct vuf_msg *req,
+			      uint64_t result, const int *fds,
+			      unsigned int nfds);
 
 /* ---- guest memory and virtqueues ---------------------------------------- */
 

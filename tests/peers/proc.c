@@ -223,6 +223,44 @@ bool proc_stderr_line(struct proc *p, const char *a, const char *b,
 	return true;
 }
 
+/* Whether one line of hay holds every needle. */
+static bool line_with_all(const char *hay, const char *const *needles)
+{
+	const char *l = hay, *nl;
+	unsigned int i;
+
+	for (; *l; l = nl + 1) {
+		nl = strchr(l, '\n');
+		if (!nl)
+			nl = l + strlen(l);
+		for (i = 0; needles[i]; i++) {
+			const char *x = strstr(l, needles[i]);
+
+			if (!x || x >= nl)
+				break;
+		}
+		if (!needles[i])
+			return true;
+		if (!*nl)
+			break;
+	}
+	return false;
+}
+
+bool proc_stderr_line_all(struct proc *p, const char *const *needles,
+			  int timeout_ms)
+{
+	static char buf[1 << 20];
+	long long end = proc_now_ms() + timeout_ms;
+
+	while (!line_with_all(proc_stderr(p, buf, sizeof(buf)), needles)) {
+		if (proc_now_ms() > end)
+			return false;
+		usleep(20000);
+	}
+	return true;
+}
+
 int proc_nfds(pid_t pid)
 {
 	char path[64];

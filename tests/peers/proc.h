@@ -49,6 +49,9 @@ bool proc_stderr_wait_n(struct proc *p, const char *needle, unsigned int n,
 /* Waits up to @timeout_ms for one stderr line holding both @a and @b. */
 bool proc_stderr_line(struct proc *p, const char *a, const char *b,
 		      int timeout_ms);
+/* The same for a NULL-terminated list of needles. */
+bool proc_stderr_line_all(struct proc *p, const char *const *needles,
+			  int timeout_ms);
 /* Number of open fds of the process (from /proc/PID/fd), or -errno. */
 int proc_nfds(pid_t pid);
 bool proc_alive(struct proc *p);
