@@ -29,7 +29,7 @@ long vushm_ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 		if (copy_from_user(&m, uarg, sizeof(m)))
 			return -EFAULT;
-		return vushm_do_map(w, &m);
+		return vushm_do_map(w, &m, false);
 	}
 	case VUSHM_UNMAP: {
 		struct vushm_unmap u;
@@ -46,14 +46,16 @@ long vushm_ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 }
 
 /*
- * Task work of a successful UNMAP, run once the submitting task is done
- * issuing its batch: the first one zaps for every UNMAP queued meanwhile.
+ * Task work of a successful MAP or UNMAP, run once the submitting task is
+ * done issuing its batch: the first one installs and zaps for every MAP
+ * and UNMAP queued meanwhile.
  */
-static void vushm_unmap_done(struct io_uring_cmd *ioucmd, unsigned int flags)
+static void vushm_cmd_done(struct io_uring_cmd *ioucmd, unsigned int flags)
 {
 	struct vushm_window *w = ioucmd->file->private_data;
 
 	mutex_lock(&w->lock);
+	vushm_flush_installs(w);
 	vushm_flush_zaps(w);
 	mutex_unlock(&w->lock);
 	io_uring_cmd_done(ioucmd, 0, 0, flags);
@@ -61,11 +63,13 @@ static void vushm_unmap_done(struct io_uring_cmd *ioucmd, unsigned int flags)
 
 /*
  * Commands run in the submitting task (the fd in a MAP is looked up in its
- * file table), with the core's result as cqe->res.  MAP, RESET and failed
- * UNMAPs complete inline.  A successful UNMAP takes its mapping out of the
- * index at once but completes from task work, after the zap: a batch of
- * UNMAPs then costs one zap per run of adjacent ranges instead of one
- * each (its CQEs still mean "no PTE to those pages is left").
+ * file table), with the core's result as cqe->res.  RESET and failures
+ * complete inline.  A successful MAP puts its mapping in the index at once
+ * (faults serve it) but completes from task work, after the eager install;
+ * a successful UNMAP takes its mapping out at once and completes after the
+ * zap.  A batch then visits each process that maps the window once for
+ * all its MAPs, and zaps once per run of adjacent UNMAP ranges; a CQE
+ * still means what the ioctl's return means.
  * The SQE lives in memory userspace can still write: copy it once.
  */
 int vushm_ctl_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
@@ -76,11 +80,16 @@ int vushm_ctl_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 	switch (ioucmd->cmd_op) {
 	case VUSHM_MAP: {
 		struct vushm_map m;
+		int ret;
 
 		if (!(issue_flags & IO_URING_F_SQE128))
 			return -EINVAL;
 		memcpy(&m, payload, sizeof(m));
-		return vushm_do_map(w, &m);
+		ret = vushm_do_map(w, &m, true);
+		if (ret)
+			return ret;
+		io_uring_cmd_complete_in_task(ioucmd, vushm_cmd_done);
+		return -EIOCBQUEUED;
 	}
 	case VUSHM_UNMAP: {
 		struct vushm_unmap u;
@@ -92,7 +101,7 @@ int vushm_ctl_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 		ret = vushm_do_unmap(w, &u, true);
 		if (ret)
 			return ret;
-		io_uring_cmd_complete_in_task(ioucmd, vushm_unmap_done);
+		io_uring_cmd_complete_in_task(ioucmd, vushm_cmd_done);
 		return -EIOCBQUEUED;
 	}
 	case VUSHM_RESET:

@@ -328,7 +328,7 @@ static void vushm_window_release(struct device *dev)
 {
 	struct vushm_window *w = to_window(dev);
 
-	WARN_ON(w->nr_mappings || w->zap_pending);
+	WARN_ON(w->nr_mappings || w->zap_pending || w->install_pending);
 	put_pid(w->ctl_pid);
 	if (w->scratch)
 		put_page(w->scratch);

@@ -350,8 +350,14 @@ static int vushm_nl_mapping_get_dumpit(struct sk_buff *skb,
 		}
 	}
 	if (!found) {
-		/* Destroyed since the dump began: end it, flagged. */
+		/*
+		 * Destroyed since the dump began: end it, flagged.  The end
+		 * is flagged when seq differs from a non-zero prev_seq, which
+		 * is still 0 if this is the first call (nothing sent yet).
+		 */
 		mutex_unlock(&vushm_windows_lock);
+		if (!cb->prev_seq)
+			cb->prev_seq = 1;
 		cb->seq = cb->prev_seq + 1 ?: 1;
 		return 0;
 	}

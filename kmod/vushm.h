@@ -50,7 +50,8 @@ struct vushm_mapping {
 	struct page **pages;		/* one reference per page of the range */
 	pgoff_t fd_pgoff;		/* first page in the file */
 	u64 flags;			/* VUSHM_MAP_* */
-	struct vushm_mapping *zap_next;	/* in window->zap_pending */
+	/* In window->install_pending (in the index) or ->zap_pending (out). */
+	struct vushm_mapping *pending_next;
 };
 
 /*
@@ -119,6 +120,13 @@ struct vushm_window {
 	 * ranges.
 	 */
 	struct vushm_mapping *zap_pending;
+	/*
+	 * Under lock: mappings that io_uring MAPs put in the index and whose
+	 * pages are not installed in the VMAs yet (faults serve them
+	 * meanwhile); the MAPs complete after vushm_flush_installs(), which
+	 * visits each process once for all of them.
+	 */
+	struct vushm_mapping *install_pending;
 
 	spinlock_t vmas_lock;		/* innermost; protects vmas, nr_vmas */
 	struct list_head vmas;
@@ -156,7 +164,9 @@ void vushm_fill_info(struct vushm_info *info, struct vushm_window *w);
 
 /* window.c */
 extern const struct file_operations vushm_window_fops;
-int vushm_do_map(struct vushm_window *w, const struct vushm_map *arg);
+int vushm_do_map(struct vushm_window *w, const struct vushm_map *arg,
+		 bool defer_install);
+void vushm_flush_installs(struct vushm_window *w);
 int vushm_do_unmap(struct vushm_window *w, const struct vushm_unmap *arg,
 		   bool defer_zap);
 void vushm_flush_zaps(struct vushm_window *w);

@@ -442,13 +442,16 @@ static unsigned long vushm_install_vma(struct vm_area_struct *vma,
 }
 
 /*
- * Install @m into every VMA that maps it now, in every process.  The
- * processes are pinned (mmget_not_zero) under vmas_lock, then visited one
- * by one under their mmap_lock, which keeps their VMAs stable.  A VMA that
- * appears after the snapshot is served by vushm_fault().
+ * Install the mappings @list (chained by pending_next) into every VMA that
+ * maps them now, in every process.  The processes are pinned
+ * (mmget_not_zero) under vmas_lock, then visited one by one under their
+ * mmap_lock, which keeps their VMAs stable.  A VMA that appears after the
+ * snapshot is served by vushm_fault().  window->lock held: every mapping
+ * on @list is in the index.
  */
-static void vushm_install(struct vushm_window *w, struct vushm_mapping *m)
+static void vushm_install(struct vushm_window *w, struct vushm_mapping *list)
 {
+	struct vushm_mapping *m;
 	unsigned int cap = READ_ONCE(w->nr_vmas) + 1, nr_mms = 0, i, j;
 	struct mm_struct **mms = NULL;
 	unsigned long *starts = NULL;
@@ -492,9 +495,11 @@ static void vushm_install(struct vushm_window *w, struct vushm_mapping *m)
 		for (j = 0; j < nr_starts; j++) {
 			struct vm_area_struct *vma = find_vma(mms[i], starts[j]);
 
-			if (vma && vma->vm_start == starts[j] &&
-			    vma->vm_ops == &vushm_vm_ops &&
-			    vushm_vma_window(vma) == w)
+			if (!vma || vma->vm_start != starts[j] ||
+			    vma->vm_ops != &vushm_vm_ops ||
+			    vushm_vma_window(vma) != w)
+				continue;
+			for (m = list; m; m = m->pending_next)
 				w->stats.pages_installed +=
 					vushm_install_vma(vma, m);
 		}
@@ -534,7 +539,7 @@ void vushm_flush_zaps(struct vushm_window *w)
 	for (run = m; run; run = next) {
 		pgoff_t first = run->it.start, last = run->it.last;
 
-		for (next = run->zap_next; next; next = next->zap_next) {
+		for (next = run->pending_next; next; next = next->pending_next) {
 			if (next->it.start == last + 1)
 				last = next->it.last;
 			else if (next->it.last + 1 == first)
@@ -546,9 +551,21 @@ void vushm_flush_zaps(struct vushm_window *w)
 				    (loff_t)(last - first + 1) << PAGE_SHIFT, 1);
 	}
 	for (; m; m = next) {
-		next = m->zap_next;
+		next = m->pending_next;
 		vushm_mapping_free(m);
 	}
+}
+
+/* Install what io_uring MAPs queued; window->lock held. */
+void vushm_flush_installs(struct vushm_window *w)
+{
+	struct vushm_mapping *list = w->install_pending;
+
+	lockdep_assert_held(&w->lock);
+	if (!list)
+		return;
+	w->install_pending = NULL;
+	vushm_install(w, list);
 }
 
 static int vushm_check_map(struct vushm_window *w, const struct vushm_map *arg)
@@ -600,7 +617,8 @@ static int vushm_check_file(struct file *file, const struct vushm_map *arg)
 	return ret;
 }
 
-static int vushm_map_core(struct vushm_window *w, const struct vushm_map *arg)
+static int vushm_map_core(struct vushm_window *w, const struct vushm_map *arg,
+			  bool defer_install)
 {
 	unsigned long npages = arg->len >> PAGE_SHIFT;
 	struct vushm_mapping *m;
@@ -662,7 +680,13 @@ static int vushm_map_core(struct vushm_window *w, const struct vushm_map *arg)
 				    arg->len, 1);
 	up_write(&w->fault_sem);
 
-	vushm_install(w, m);
+	if (defer_install) {
+		m->pending_next = w->install_pending;
+		w->install_pending = m;
+	} else {
+		m->pending_next = NULL;
+		vushm_install(w, m);
+	}
 	w->stats.maps++;
 	vushm_nl_notify(w, VUSHM_CMD_MAP_NTF, m);
 	mutex_unlock(&w->lock);
@@ -680,9 +704,15 @@ out_fput:
 	return ret;
 }
 
-int vushm_do_map(struct vushm_window *w, const struct vushm_map *arg)
+/*
+ * @defer_install: leave the eager install to vushm_flush_installs(), which
+ * the caller makes happen before it reports the MAP done (io_uring
+ * batches); faults serve the pages meanwhile.
+ */
+int vushm_do_map(struct vushm_window *w, const struct vushm_map *arg,
+		 bool defer_install)
 {
-	return vushm_count_failure(w, vushm_map_core(w, arg));
+	return vushm_count_failure(w, vushm_map_core(w, arg, defer_install));
 }
 
 static int vushm_unmap_core(struct vushm_window *w,
@@ -706,6 +736,8 @@ static int vushm_unmap_core(struct vushm_window *w,
 		mutex_unlock(&w->lock);
 		return -ENODEV;
 	}
+	/* A mapping leaves the index only once it is off that list. */
+	vushm_flush_installs(w);
 	m = vushm_find(w, first, first);
 	if (!m || m->it.start != first || m->it.last != last) {
 		mutex_unlock(&w->lock);
@@ -720,7 +752,7 @@ static int vushm_unmap_core(struct vushm_window *w,
 	w->stats.unmaps++;
 	vushm_nl_notify(w, VUSHM_CMD_UNMAP_NTF, m);
 	if (defer_zap) {
-		m->zap_next = w->zap_pending;
+		m->pending_next = w->zap_pending;
 		w->zap_pending = m;
 		m = NULL;
 	}
@@ -748,6 +780,8 @@ void vushm_reset_locked(struct vushm_window *w)
 
 	lockdep_assert_held(&w->lock);
 	vushm_flush_zaps(w);
+	/* All of them are about to go: no point installing any. */
+	w->install_pending = NULL;
 	if (!w->nr_mappings)
 		return;
 

@@ -384,6 +384,47 @@ TEST_F(ur, batch_unmap_then_reset)
 	EXPECT_EQ(0, vt_sysfs_num(self->w.name, "nr_mappings"));
 }
 
+/*
+ * 64 MAPs in one enter (adjacent, RO and RW mixed) are installed in the
+ * window's VMA before their CQEs: touching every page then takes no fault
+ * on the window (its own counter), and stores obey each mapping's flags.
+ */
+TEST_F(ur, batch_map_installed_before_cqe)
+{
+	int res[NBATCH], i;
+	bool seen[NBATCH] = { false };
+	volatile unsigned char sum = 0;
+	long long faults, installed;
+	struct vushm_map m;
+
+	installed = vt_sysfs_num(self->w.name, "stats/pages_installed");
+	for (i = 0; i < NBATCH; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&self->ring);
+
+		vt_map_args(&m, self->w.fd, i * PS, (128 + i) * PS, PS,
+			    i % 3 ? VUSHM_MAP_RW : 0);
+		vt_prep_cmd(&self->ring, sqe, self->w.cfd, VUSHM_MAP, &m,
+			    sizeof(m), i);
+	}
+	ASSERT_EQ(0, submit_collect(&self->ring, NBATCH, res, seen));
+	for (i = 0; i < NBATCH; i++)
+		EXPECT_EQ(0, res[i]) TH_LOG("sqe %d", i);
+	faults = vt_sysfs_num(self->w.name, "stats/faults");
+	for (i = 0; i < NBATCH; i++)
+		sum += ((volatile unsigned char *)self->w.win)[(128 + i) * PS];
+	(void)sum;
+	EXPECT_EQ(faults, vt_sysfs_num(self->w.name, "stats/faults"));
+	EXPECT_EQ(installed + NBATCH,
+		  vt_sysfs_num(self->w.name, "stats/pages_installed"));
+	EXPECT_EQ(-1, vt_check_pattern(self->w.win + 128 * PS, NBATCH * PS,
+				       SEED, 0));
+	for (i = 0; i < NBATCH; i++)
+		EXPECT_EQ(i % 3 ? 0 : SIGBUS,
+			  vt_try_write(self->w.win + (128 + i) * PS + 3,
+				       ((unsigned char *)self->w.win)[(128 + i) * PS + 3]))
+			TH_LOG("page %d", i);
+}
+
 /* A linked chain runs in order: MAP, UNMAP, MAP of the same range. */
 TEST_F(ur, linked_chain)
 {

@@ -1787,11 +1787,15 @@ static bool op_seal(void)
 	if (id < 0)
 		return true;
 	mf = &mfs[id];
-	if (r < 4 && (mf->nrw || rnd(4) == 0)) {
-		/* Mostly while RW mappings exist; then and only then EBUSY. */
+	if (r < 4 && (mf->nmaps || rnd(4) == 0)) {
+		/*
+		 * Mostly while mappings exist; then and only then EBUSY: an RW
+		 * mapping is a writable mapping, and any mapping holds page
+		 * references that F_SEAL_WRITE takes for pins.
+		 */
 		seal = F_SEAL_WRITE;
 		name = "F_SEAL_WRITE";
-		exp = mf->nrw && !(mf->seals & F_SEAL_WRITE) ? -EBUSY : 0;
+		exp = mf->nmaps && !(mf->seals & F_SEAL_WRITE) ? -EBUSY : 0;
 	} else if (r < 7) {
 		seal = F_SEAL_FUTURE_WRITE;
 		name = "F_SEAL_FUTURE_WRITE";
