@@ -7,9 +7,13 @@
  *
  * A backend that speaks SHMEM maps and unmaps memfd pages; QEMU, which has
  * never heard of SHMEM, sees them through its BAR (read over qtest, as the
- * guest would); `vushmctl monitor` prints the kernel's events as they
- * happen, when tools/vushmctl is built.  Every step checks what it shows.
- * Exit status: 0 all steps behaved as described, 1 one did not.
+ * guest would); `vushmctl monitor` (tools/vushmctl, required) prints the
+ * kernel's events as they happen, and each step checks that its events,
+ * and only those, came: create, map, map, none for a refused MAP, unmap,
+ * reset ($VUSHMCTL names another vushmctl).  Every step checks what it
+ * shows.
+ * Exit status: 0 all steps behaved as described, 1 one did not (or
+ * vushmctl is missing).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,6 +38,7 @@ static struct qtest qt;
 static bool qemu_up;
 static struct proc mon;
 static char monitor[PATH_MAX + 64];
+static char name[32];
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -50,22 +55,74 @@ static void say(const char *fmt, ...)
 #define STEP(fmt, ...)	say("[%d] " fmt, ++step_no, ##__VA_ARGS__)
 #define NOTE(fmt, ...)	say("     " fmt, ##__VA_ARGS__)
 
-static bool check(bool ok, const char *what)
+static bool check(bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static bool check(bool ok, const char *fmt, ...)
 {
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
 	say("     %s %s", ok ? "ok:  " : "FAIL:", what);
 	if (!ok)
 		failures++;
 	return ok;
 }
 
-/* What vushmctl monitor printed since last time, indented. */
-static void show_events(void)
+/* An event the monitor must print: its name and a piece of its line. */
+struct ev {
+	const char *event;
+	const char *has;
+};
+
+#define EVENTS_QUIET_MS	500	/* no more events may come within this */
+
+/*
+ * Shows the events vushmctl monitor printed for this demo's window since
+ * last time: the @n of @want, in order, within STACK_TIMEOUT_MS, and then
+ * none for EVENTS_QUIET_MS.  Lines look like
+ *   2025-01-01T12:00:00.000000 map     demo123-0 shm_offset 0x10000 ... mappings 1
+ */
+static bool events(const struct ev *want, int n)
 {
+	long long end = proc_now_ms() + STACK_TIMEOUT_MS;
+	char got[256] = "", what[256] = "", ev[16], win[64];
+	int seen = 0, bad = 0, i;
+
+	for (i = 0; i < n; i++)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what),
+			 "%s%s", i ? ", " : "", want[i].event);
+	if (!n)
+		snprintf(what, sizeof(what), "none");
 	if (!mon.pid)
-		return;
-	usleep(200000);
-	while (!proc_read_line(&mon, 100))
+		return check(false, "vushmctl monitor: not running, the events cannot be checked");
+	for (;;) {
+		long long left = seen < n ? end - proc_now_ms() : EVENTS_QUIET_MS;
+
+		if (left <= 0 || proc_read_line(&mon, (int)left))
+			break;
+		if (sscanf(mon.line, "%*s %15s %63s", ev, win) != 2 ||
+		    strcmp(win, st.win[0].name))
+			continue;	/* another window's */
 		say("     event: %s", mon.line);
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s",
+			 seen ? ", " : "", ev);
+		if (seen >= n || strcmp(ev, want[seen].event) ||
+		    (want[seen].has && !strstr(mon.line, want[seen].has)))
+			bad++;
+		seen++;
+	}
+	if (seen == n && !bad)
+		return check(true, "vushmctl monitor: events as expected: %s", what);
+	check(false, "vushmctl monitor: expected %s; got %s", what,
+	      seen ? got : "none");
+	for (i = 0; i < n; i++)
+		if (want[i].has)
+			NOTE("(expected %s with \"%s\")", want[i].event,
+			     want[i].has);
+	return false;
 }
 
 static bool be(const char *expect, const char *fmt, ...)
@@ -127,7 +184,7 @@ static void cleanup(void)
 int main(void)
 {
 	const char *be_args[] = { "--shmem", "0:1M", "--device", "blk", NULL };
-	char name[32], chardev[256];
+	char chardev[256];
 	const char *hp_args[] = { "--name", name, NULL };
 	const char *extra[] = { "-chardev", chardev, "-device",
 				"vhost-user-blk-pci,chardev=vu", NULL };
@@ -141,14 +198,25 @@ int main(void)
 	}
 	snprintf(name, sizeof(name), "demo%d", getpid());
 
-	snprintf(monitor, sizeof(monitor), "%s/tools/vushmctl/vushmctl", st.top);
-	if (!access(monitor, X_OK)) {
+	if (getenv("VUSHMCTL"))
+		snprintf(monitor, sizeof(monitor), "%s", getenv("VUSHMCTL"));
+	else
+		snprintf(monitor, sizeof(monitor), "%s/tools/vushmctl/vushmctl",
+			 st.top);
+	STEP("vushmctl monitor: the kernel's events (generic netlink), checked at every step");
+	if (access(monitor, X_OK)) {
+		check(false, "%s is built (make -C tools/vushmctl; needs libnl-genl-3-dev): "
+		      "without it no event can be checked", monitor);
+	} else {
 		char *const argv[] = { monitor, "monitor", NULL };
 
 		if (proc_start(&mon, argv))
 			mon.pid = 0;
-		else
-			usleep(300000);	/* subscribed before the first event */
+		/* It says so on stderr once it has joined the group. */
+		if (!check(mon.pid && proc_stderr_wait(&mon, "monitoring vushm events",
+						       STACK_TIMEOUT_MS),
+			   "vushmctl monitor listening"))
+			proc_kill(&mon);
 	}
 
 	STEP("A vhost-user backend that speaks SHMEM (tests/peers/vu-test-backend): one 1 MiB shared memory region");
@@ -165,7 +233,7 @@ int main(void)
 	}
 	NOTE("window: shmid %u, %s, %" PRIu64 " bytes", st.win[0].shmid,
 	     st.win[0].path, st.win[0].size);
-	show_events();
+	events((const struct ev[]){ { "create", "size 1M shmid 0" } }, 1);
 
 	STEP("QEMU 7.2, which has never heard of SHMEM: vhost-user-blk-pci on the helper's socket, the window as an ivshmem-plain BAR");
 	snprintf(chardev, sizeof(chardev), "socket,id=vu,path=%s", st.vm_sock);
@@ -183,29 +251,31 @@ int main(void)
 	if (!check(be("channel", "wait-channel 60000"),
 		   "handshake done through the helper; the backend has a backend channel and SHMEM (bit 22), QEMU does not"))
 		goto out;
+	events(NULL, 0);
 
 	STEP("The backend maps 64 KiB of a memfd, read-write, at offset 0x10000 (SHMEM_MAP, answered by the helper)");
 	check(be("ok", "map 0 0x10000 0x10000 0 rw 7"), "REPLY_ACK 0");
 	check(bar_pattern(0x10000, 0x10000, 7),
 	      "QEMU sees the memfd's bytes at BAR+0x10000");
 	check(bar_zero(0, 0x1000), "the rest is still a hole");
-	show_events();
+	events((const struct ev[]){ { "map", "shm_offset 0x10000 len 0x10000 rw" } }, 1);
 
 	STEP("And 8 KiB read-only at 0x40000");
 	check(be("ok", "map 0 0x40000 0x2000 0 ro 9"), "REPLY_ACK 0");
 	check(bar_pattern(0x40000, 0x2000, 9), "QEMU sees them too");
-	show_events();
+	events((const struct ev[]){ { "map", "shm_offset 0x40000 len 0x2000 ro" } }, 1);
 
 	STEP("A MAP over an existing mapping is refused, and changes nothing");
 	check(be("fail", "map 0 0x18000 0x10000 0 rw 11"),
 	      "REPLY_ACK non-zero (EEXIST)");
 	check(bar_pattern(0x10000, 0x10000, 7), "the first mapping is intact");
+	events(NULL, 0);
 
 	STEP("The backend unmaps the first mapping (SHMEM_UNMAP)");
 	check(be("ok", "unmap 0 0x10000 0x10000"), "REPLY_ACK 0");
 	check(bar_zero(0x10000, 0x10000),
 	      "QEMU reads zeros there now: a hole, QEMU is unharmed");
-	show_events();
+	events((const struct ev[]){ { "unmap", "shm_offset 0x10000 len 0x10000" } }, 1);
 
 	STEP("The backend crashes (SIGKILL): the helper resets the window, QEMU lives");
 	proc_kill(&st.be);
@@ -213,14 +283,14 @@ int main(void)
 			       STACK_TIMEOUT_MS), "the helper reset the window");
 	check(bar_zero(0x40000, 0x2000), "no mapping survived the backend");
 	check(qtest_alive(&qt), "QEMU is still running");
-	show_events();
+	events((const struct ev[]){ { "reset", "mappings 0" } }, 1);
 out:
 	putchar('\n');
 	say("== helper demo: %d steps, %d failed check(s)%s", step_no, failures,
-	    mon.pid ? "" : " (no tools/vushmctl: no event monitor)");
+	    mon.pid ? "" : " (no vushmctl monitor: the events were not checked)");
 	say("   shown: a backend's SHMEM_MAP/UNMAP reaching an unmodified QEMU's BAR through");
 	say("   vushm-helper and vushm.ko: no memslot, no memory table, no QEMU change;");
 	say("   refused requests change nothing; a crashed backend leaves holes, not a dead VMM.");
 	cleanup();
-	return failures || step_no < 7 ? 1 : 0;
+	return failures || step_no < 9 ? 1 : 0;
 }

@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # run-demo.sh - the vushm demo.  "make demo" runs it inside the test VM,
-# as root, with vushm.ko loaded; it runs tests/demo/vushm-demo (built by
-# "make -C tests/demo") and returns its exit status: 0 every step behaved
-# as described, 1 one did not, 4 the QEMU part was skipped (no
+# as root, with vushm.ko loaded; it runs tests/demo/vushm-demo and
+# tests/demo/helper-demo (built by "make -C tests/demo"; the second needs
+# helper/vushm-helper, tests/peers/vu-test-backend and tools/vushmctl, whose
+# "monitor" events it checks) and returns: 0 every step behaved as
+# described, 1 one did not, 4 the QEMU part of vushm-demo was skipped (no
 # qemu-system-x86_64; $VUSHM_QEMU names another binary).
 
 here=$(cd "$(dirname "$0")" && pwd)
