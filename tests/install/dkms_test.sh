@@ -33,27 +33,9 @@ ROOT=$W/root
 SRC=$ROOT/usr/src
 n=0
 fails=0
+. "$(dirname "$0")/lib.sh"
 trap 'rm -rf "$W"' EXIT
 
-ok() { n=$((n + 1)); echo "ok $n $*"; }
-notok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n $*"; }
-skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
-diag() { sed 's/^/# /' | tail -n "${1:-40}"; }
-t() {
-	local d=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		ok "$d"
-	else
-		notok "$d"
-		diag <<<"$out"
-	fi
-}
-bail() {
-	notok "$*"
-	echo "# Totals: pass:$((n - fails)) fail:$fails (stopped there)"
-	exit 1
-}
 
 KSRC=
 for d in "/lib/modules/$KVER/build" "/usr/src/linux-headers-$KVER"; do

@@ -37,6 +37,7 @@ UDEV_RULE=/run/udev/rules.d/60-vushm.rules
 helper_pid=
 n=0
 fails=0
+. "$(dirname "$0")/lib.sh"
 
 cleanup() {
 	[ -n "$helper_pid" ] && kill -KILL "$helper_pid" 2>/dev/null
@@ -45,22 +46,6 @@ cleanup() {
 	rm -rf "$RUNDIR" "$W"
 }
 trap cleanup EXIT
-
-ok() { n=$((n + 1)); echo "ok $n $*"; }
-notok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n $*"; }
-skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
-diag() { sed 's/^/# /' | tail -n "${1:-40}"; }
-# t DESCRIPTION COMMAND...: one result; the command's output on failure.
-t() {
-	local d=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		ok "$d"
-	else
-		notok "$d"
-		diag <<<"$out"
-	fi
-}
 
 # VUSHM_DESTROY (no CLI needed: vushmctl may not exist).
 destroy_window() {

@@ -31,6 +31,7 @@ listen=
 backend=
 n=0
 fails=0
+. "$(dirname "$0")/lib.sh"
 
 cleanup() {
 	[ -n "$hp_pid" ] && kill -KILL "$hp_pid" 2>/dev/null
@@ -43,26 +44,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { n=$((n + 1)); echo "ok $n $*"; }
-notok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n $*"; }
-diag() { sed 's/^/# /' | tail -n "${1:-40}"; }
-# t DESCRIPTION COMMAND...: one result; the command's output on failure.
-t() {
-	local d=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		ok "$d"
-	else
-		notok "$d"
-		diag <<<"$out"
-	fi
-}
-# A failure after which nothing else can be checked.
-bail() {
-	notok "$*"
-	echo "# Totals: pass:$((n - fails)) fail:$fails (stopped there)"
-	exit 1
-}
 
 # VUSHM_DESTROY (the helper leaves its windows behind on purpose).
 destroy_window() {
