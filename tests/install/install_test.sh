@@ -47,20 +47,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# VUSHM_DESTROY (no CLI needed: vushmctl may not exist).
-destroy_window() {
-	python3 - "$1" <<'EOF'
-import errno, fcntl, os, struct, sys
-fd = os.open("/dev/vushm/control", os.O_RDWR)
-ref = struct.pack("32sI12x", sys.argv[1].encode(), 0)
-try:
-    fcntl.ioctl(fd, (1 << 30) | (len(ref) << 16) | (0xB8 << 8) | 0x03, ref)
-except OSError as e:
-    if e.errno != errno.ENOENT:
-        raise
-EOF
-}
-
 have_ctl=0
 [ -f "$TOP/tools/vushmctl/Makefile" ] && have_ctl=1
 

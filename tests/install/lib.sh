@@ -26,3 +26,17 @@ bail() {
 	echo "# Totals: pass:$((n - fails)) fail:$fails (stopped there)"
 	exit 1
 }
+
+# VUSHM_DESTROY of window $1 (no vushmctl needed); a missing one is fine.
+destroy_window() {
+	python3 - "$1" <<'PY'
+import errno, fcntl, os, struct, sys
+fd = os.open("/dev/vushm/control", os.O_RDWR)
+ref = struct.pack("32sI12x", sys.argv[1].encode(), 0)
+try:
+    fcntl.ioctl(fd, (1 << 30) | (len(ref) << 16) | (0xB8 << 8) | 0x03, ref)
+except OSError as e:
+    if e.errno != errno.ENOENT:
+        raise
+PY
+}

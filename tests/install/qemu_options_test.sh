@@ -45,20 +45,6 @@ cleanup() {
 trap cleanup EXIT
 
 
-# VUSHM_DESTROY (the helper leaves its windows behind on purpose).
-destroy_window() {
-	python3 - "$1" <<'EOF'
-import errno, fcntl, os, struct, sys
-fd = os.open("/dev/vushm/control", os.O_RDWR)
-ref = struct.pack("32sI12x", sys.argv[1].encode(), 0)
-try:
-    fcntl.ioctl(fd, (1 << 30) | (len(ref) << 16) | (0xB8 << 8) | 0x03, ref)
-except OSError as e:
-    if e.errno != errno.ENOENT:
-        raise
-EOF
-}
-
 if [ "${VUSHM_IN_VM:-0}" != 1 ] || [ "$(id -u)" != 0 ] || [ ! -e /dev/vushm/control ]; then
 	echo "1..0 # SKIP runs in the test VM only (root, vushm loaded; it uses README's /run and /dev/vushm paths)"
 	exit 4

@@ -51,18 +51,6 @@ static int uring_resubmit(struct io_uring *ring)
 	return ret < 0 ? ret : vt_uring_reap(ring);
 }
 
-static int write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /* Arm: the @n-th faultable allocation of this thread fails. */
 static void arm(int n)
 {
@@ -264,8 +252,8 @@ int main(int argc, char **argv)
 		ksft_exit_skip("no fault injection (fail-nth, failslab) in this kernel\n");
 	}
 	/* GFP_KERNEL allocations too; no stack dump per injected failure. */
-	if (write_str(FAILSLAB "ignore-gfp-wait", "N") ||
-	    write_str(FAILSLAB "verbose", "0")) {
+	if (vt_write_str(FAILSLAB "ignore-gfp-wait", "N") ||
+	    vt_write_str(FAILSLAB "verbose", "0")) {
 		ksft_print_header();
 		ksft_exit_fail_msg("cannot configure " FAILSLAB "\n");
 	}

@@ -288,16 +288,9 @@ static long cg_read_num(const char *cg, const char *file)
 static int cg_write(const char *cg, const char *file, const char *val)
 {
 	char path[256];
-	int fd, ret = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", cg, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
-		ret = -errno;
-	close(fd);
-	return ret;
+	return vt_write_str(path, val);
 }
 
 FIXTURE(memcg) {

@@ -872,6 +872,19 @@ static inline bool vt_mem_back_to_base(const struct vt_mem_snap *base,
 	return false;
 }
 
+/* Write @val to the file @path (sysfs, procfs, cgroupfs); 0 or -errno. */
+static inline int vt_write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
 /* /proc/sys/kernel/tainted (0 if unreadable). */
 static inline unsigned long vt_tainted(void)
 {
