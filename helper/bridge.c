@@ -649,12 +649,13 @@ static void cmd_done(struct vu_session *s, int res)
 {
 	bool map = s->be_req.request == VHOST_USER_BACKEND_SHMEM_MAP;
 	const struct vu_mmap *m = &s->cmd;
+	int fd = s->cmd_fd;	/* closed after the ack: the backend waits */
 
-	if (s->cmd_fd >= 0)
-		close(s->cmd_fd);	/* the kernel holds the pages */
 	s->cmd_fd = -1;
 	s->be_state = VU_BE_IDLE;
 	if (s->dying) {
+		if (fd >= 0)
+			close(fd);
 		/* Landed after the session's reset: undo it. */
 		if (map && !res) {
 			struct io_uring_sqe *sqe = vu_get_sqe(&s->h->ring);
@@ -679,6 +680,8 @@ static void cmd_done(struct vu_session *s, int res)
 		    map ? (m->flags & VU_MMAP_F_RW ? "rw" : "ro") : "");
 	}
 	backend_ack(s, &s->be_req, res ? (uint64_t)-res : 0);
+	if (fd >= 0)
+		close(fd);	/* the kernel holds the pages */
 }
 
 /* A backend request the VMM must see (config change, vring call...). */

@@ -52,20 +52,16 @@ static void close_fds(int *fds, unsigned int *n)
 	*n = 0;
 }
 
-/* Reads exactly what the current step needs: the rest of the header, or
- * the rest of the payload.  Never more: the next message's fds must not
- * arrive with this one's bytes.
+/* Points rx_msg at exactly what the current step needs: the rest of the
+ * header, or the rest of the payload.  Never more: the next message's fds
+ * must not arrive with this one's bytes.
  */
-static int rx_submit(struct vu_chan *c)
+static void rx_prep(struct vu_chan *c)
 {
 	size_t want = VU_HDR_SIZE;
-	struct io_uring_sqe *sqe;
 
 	if (c->rx_got >= VU_HDR_SIZE)
 		want += c->rx_hdr.size;
-	sqe = vu_get_sqe(c->ring);
-	if (!sqe)
-		return -EBUSY;
 	c->rx_iov.iov_base = c->rx_buf + c->rx_got;
 	c->rx_iov.iov_len = want - c->rx_got;
 	memset(&c->rx_msg, 0, sizeof(c->rx_msg));
@@ -73,6 +69,16 @@ static int rx_submit(struct vu_chan *c)
 	c->rx_msg.msg_iovlen = 1;
 	c->rx_msg.msg_control = c->rx_cmsg;
 	c->rx_msg.msg_controllen = sizeof(c->rx_cmsg);
+}
+
+static int rx_submit(struct vu_chan *c)
+{
+	struct io_uring_sqe *sqe;
+
+	sqe = vu_get_sqe(c->ring);
+	if (!sqe)
+		return -EBUSY;
+	rx_prep(c);
 	io_uring_prep_recvmsg(sqe, c->fd, &c->rx_msg, MSG_CMSG_CLOEXEC);
 	io_uring_sqe_set_data64(sqe, vu_ud(c, VU_UD_RECV));
 	c->rx_busy = true;
@@ -123,12 +129,12 @@ static bool rx_take_cmsg(struct vu_chan *c)
 	return ok;
 }
 
-enum vu_rx vu_chan_recv_done(struct vu_chan *c, int res, unsigned int flags)
+/* Accounts one recvmsg's result; VU_RX_MORE: the message is not whole. */
+static enum vu_rx rx_account(struct vu_chan *c, int res, unsigned int flags)
 {
 	enum vu_result r;
 	bool fds_ok;
 
-	c->rx_busy = false;
 	if (res < 0)
 		return rx_fail(c, -res, "recvmsg");
 	fds_ok = rx_take_cmsg(c);
@@ -153,13 +159,38 @@ enum vu_rx vu_chan_recv_done(struct vu_chan *c, int res, unsigned int flags)
 		}
 	}
 	if (c->rx_got < VU_HDR_SIZE ||
-	    c->rx_got < VU_HDR_SIZE + (size_t)c->rx_hdr.size) {
-		if (rx_submit(c))
-			return rx_fail(c, EBUSY, "submission queue full");
+	    c->rx_got < VU_HDR_SIZE + (size_t)c->rx_hdr.size)
 		return VU_RX_MORE;
-	}
 	c->rx_have = true;
 	return VU_RX_MSG;
+}
+
+enum vu_rx vu_chan_recv_done(struct vu_chan *c, int res, unsigned int flags)
+{
+	enum vu_rx rx;
+
+	c->rx_busy = false;
+	rx = rx_account(c, res, flags);
+	/*
+	 * The rest of a message (the payload after its header, as a peer
+	 * usually sends them together) is normally queued already: read it
+	 * at once rather than through the ring, which would cost another
+	 * io_uring_enter and its poll/task-work round.  The read is of
+	 * exactly the missing bytes, as through the ring; only when nothing
+	 * is queued does the ring wait for it.
+	 */
+	while (rx == VU_RX_MORE) {
+		ssize_t n;
+
+		rx_prep(c);
+		n = recvmsg(c->fd, &c->rx_msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		rx = rx_account(c, n < 0 ? -errno : (int)n, c->rx_msg.msg_flags);
+	}
+	if (rx == VU_RX_MORE && rx_submit(c))
+		return rx_fail(c, EBUSY, "submission queue full");
+	return rx;
 }
 
 unsigned int vu_chan_take(struct vu_chan *c, void *payload, int *fds)
@@ -207,67 +238,97 @@ void vu_out_free(struct vu_out *o)
 	free(o);
 }
 
-static int tx_submit(struct vu_chan *c)
+/* Points tx_msg at the rest of the queue's head; its fds ride on the
+ * first byte only.
+ */
+static void tx_prep(struct vu_chan *c)
 {
 	struct vu_out *o = c->tx_head;
-	struct io_uring_sqe *sqe;
 
-	sqe = vu_get_sqe(c->ring);
-	if (!sqe)
-		return -EBUSY;
 	c->tx_iov.iov_base = o->buf + o->off;
 	c->tx_iov.iov_len = o->len - o->off;
 	memset(&c->tx_msg, 0, sizeof(c->tx_msg));
 	c->tx_msg.msg_iov = &c->tx_iov;
 	c->tx_msg.msg_iovlen = 1;
-	/* The fds ride on the first byte only. */
 	if (o->nfds && !o->off)
 		vu_msg_put_fds(&c->tx_msg, c->tx_cmsg, o->fds, o->nfds);
+}
+
+static int tx_submit(struct vu_chan *c)
+{
+	struct io_uring_sqe *sqe;
+
+	sqe = vu_get_sqe(c->ring);
+	if (!sqe)
+		return -EBUSY;
+	tx_prep(c);
 	io_uring_prep_sendmsg(sqe, c->fd, &c->tx_msg, MSG_NOSIGNAL);
 	io_uring_sqe_set_data64(sqe, vu_ud(c, VU_UD_SEND));
 	c->tx_busy = true;
 	return 0;
 }
 
+/* Takes sent bytes off the head; true if the head is gone. */
+static bool tx_account(struct vu_chan *c, size_t res)
+{
+	struct vu_out *o = c->tx_head;
+
+	if (res > 0 && o->nfds) {
+		/* The peer has its copies now. */
+		close_fds(o->fds, &o->nfds);
+	}
+	o->off += res;
+	if (o->off < o->len)
+		return false;
+	c->tx_head = o->next;
+	if (!c->tx_head)
+		c->tx_tail = &c->tx_head;
+	vu_out_free(o);
+	return true;
+}
+
 int vu_chan_send(struct vu_chan *c, struct vu_out *o)
 {
+	bool first;
+	ssize_t n;
+
 	if (c->fd < 0) {
 		vu_out_free(o);
 		return -ENOTCONN;
 	}
+	first = !c->tx_head;
 	o->next = NULL;
 	*c->tx_tail = o;
 	c->tx_tail = &o->next;
-	if (c->tx_busy)
+	if (c->tx_busy || !first)
+		return 0;
+	/*
+	 * Nothing queued before it: try to send it at once (a socket buffer
+	 * is rarely full), which saves the ring a submission and a
+	 * completion.  Whatever does not go now, including an error, goes
+	 * through the ring, which reports it in vu_chan_send_done().
+	 */
+	tx_prep(c);
+	n = sendmsg(c->fd, &c->tx_msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n > 0 && tx_account(c, n))
 		return 0;
 	return tx_submit(c);
 }
 
 int vu_chan_send_done(struct vu_chan *c, int res)
 {
-	struct vu_out *o = c->tx_head;
-
 	c->tx_busy = false;
 	if (res < 0) {
 		c->tx_errno = -res;
 		return res;
 	}
-	if (res > 0 && o->nfds) {
-		/* The peer has its copies now. */
-		close_fds(o->fds, &o->nfds);
-	}
-	o->off += res;
-	if (o->off < o->len) {
+	if (!tx_account(c, res)) {
 		if (!res) {
 			c->tx_errno = EPIPE;
 			return -EPIPE;
 		}
 		return tx_submit(c);
 	}
-	c->tx_head = o->next;
-	if (!c->tx_head)
-		c->tx_tail = &c->tx_head;
-	vu_out_free(o);
 	return c->tx_head ? tx_submit(c) : 0;
 }
 

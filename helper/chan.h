@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * One end of a vhost-user stream socket, read and written only through the
- * helper's io_uring.  The reader takes one message at a time: first exactly
- * the 12-byte header (with SCM_RIGHTS, so that fds are attributed to the
- * message whose header carried them, as every vhost-user peer sends them),
- * then exactly the payload the checked header announces.  Short reads are
- * resubmitted.  The writer keeps a queue of whole messages and one sendmsg
- * in flight; fds go with the first byte, short writes continue without them.
+ * One end of a vhost-user stream socket, driven by the helper's io_uring.
+ * The reader takes one message at a time: first exactly the 12-byte header
+ * (with SCM_RIGHTS, so that fds are attributed to the message whose header
+ * carried them, as every vhost-user peer sends them), then exactly the
+ * payload the checked header announces.  The ring waits for a header; the
+ * rest of a message, usually queued with it, is read at once with a
+ * non-blocking recvmsg, and only what is not queued yet goes back to the
+ * ring.  The writer keeps a queue of whole messages; a message that finds
+ * the queue empty is sent at once with a non-blocking sendmsg, the rest
+ * (and what that could not send) through the ring, one sendmsg in flight.
+ * fds go with the first byte, short writes continue without them.
  */
 #ifndef VUSHM_HELPER_CHAN_H
 #define VUSHM_HELPER_CHAN_H

@@ -615,6 +615,9 @@ int main(int argc, char **argv)
 		err("io_uring: %s", strerror(-ret));
 		goto out_windows;
 	}
+	/* Every wait is an io_uring_enter: skip its fd lookup (>= 5.18). */
+	if (io_uring_register_ring_fd(&h.ring) < 0)
+		dbg("io_uring_register_ring_fd failed; going on without");
 	h.listen_fd = listen_on(&laddr, uid, gid);
 	if (h.listen_fd < 0)
 		goto out_ring;
