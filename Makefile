@@ -10,7 +10,8 @@
 #   make vm-shell   interactive shell in the VM (Ctrl-A x quits qemu)
 #   make demo       deps + module + tests, then tests/demo/run-demo.sh in the VM
 #   make bench      deps + module + bench/, then bench/vushm_bench in the VM;
-#                   results in .cache/vm-out/bench/ (BENCH_LONG=1: more reps)
+#                   results in .cache/vm-out/bench/ (BENCH_LONG=1: more reps,
+#                   BENCH_ONLY=p4: some parts only)
 #   make check-sparse / make lint   sparse (C=2) / checkpatch --strict: report only
 #   make fuzz       libFuzzer over the helper's protocol parser (FUZZ_SECONDS=60)
 #   make check-debug  make check's tests, in a KASAN + lockdep + kmemleak kernel
@@ -332,8 +333,8 @@ soak:
 	@VM_TIMEOUT=$$(($(SOAK_TIME) + 600)) $(VMDIR)/vm.sh run \
 	 'tests/stress/vushm_soak --time $(SOAK_TIME) $(if $(SOAK_SEED),--seed $(SOAK_SEED))'
 
-# Kernel paths only so far (P4, the vhost-user round trip, needs the helper
-# daemon).  The VM writes results.json under .cache/vm-out/, shared back.
+# The VM writes results.json under .cache/vm-out/, shared back.
+# BENCH_ONLY=p4 (or p1,p2,p3,diag,p5,p4, comma-separated) runs those parts.
 BENCH_OUT := $(CACHE)/vm-out/bench
 bench:
 	@$(MAKE) --no-print-directory deps
@@ -342,11 +343,13 @@ bench:
 	@$(MAKE) --no-print-directory -C tests/peers UAPI_INCLUDE=$(UAPI_INCLUDE)
 	@$(MAKE) --no-print-directory -C bench UAPI_INCLUDE=$(UAPI_INCLUDE)
 	@mkdir -p $(BENCH_OUT)
-	@$(VMDIR)/vm.sh run 'bench/vushm_bench $(if $(filter 1,$(BENCH_LONG)),--long) -o $(BENCH_OUT)/results.json'
+	@$(VMDIR)/vm.sh run 'bench/vushm_bench $(if $(filter 1,$(BENCH_LONG)),--long) $(if $(BENCH_ONLY),--only $(BENCH_ONLY)) -o $(BENCH_OUT)/results.json'
+ifeq ($(BENCH_ONLY),)
 	@command -v gnuplot >/dev/null || { echo "bench: installing gnuplot-nox for the plots" >&2; \
 	 DEBIAN_FRONTEND=noninteractive apt-get -q -o Dpkg::Use-Pty=0 install -y --no-install-recommends gnuplot-nox >/dev/null || \
 	 { apt-get -q update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -q -o Dpkg::Use-Pty=0 install -y --no-install-recommends gnuplot-nox >/dev/null; }; }
 	@gnuplot -e "dir='$(BENCH_OUT)'" bench/plot.gp && echo "plots: $(BENCH_OUT)/size.png $(BENCH_OUT)/scale.png"
+endif
 
 # clang + ASan/UBSan over helper/proto.c for FUZZ_SECONDS; corpus and any
 # crash reproducer in .cache/fuzz/ (tests/fuzz/Makefile).

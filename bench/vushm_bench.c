@@ -23,11 +23,13 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
@@ -46,6 +48,7 @@
 #define TiB		(1024 * GiB)
 #define PG		4096ULL
 #define WIN_NAME	"bench"
+#define WIN_S_NAME	"bench-s"
 #define WIN_SIZE	TiB
 #define MEMFD_SIZE	(64 * MiB)
 #define ARENA_SIZE	(256 * MiB)
@@ -64,16 +67,55 @@ static struct {
 	bool ro;
 	bool long_mode;
 	const char *json;
-} cfg = { 7, 50000000ULL, false, false, NULL };
+	const char *only;	/* comma-separated part names, NULL: all */
+} cfg = { 7, 50000000ULL, false, false, NULL, NULL };
+
+/* --only p1,p4: run those parts; the table then has only their rows. */
+static bool want(const char *part)
+{
+	size_t n = strlen(part);
+	const char *p = cfg.only;
+
+	if (!p)
+		return true;
+	while (*p) {
+		if (!strncasecmp(p, part, n) && (p[n] == ',' || !p[n]))
+			return true;
+		p = strchrnul(p, ',');
+		if (*p)
+			p++;
+	}
+	return false;
+}
 
 static struct vu_window win = { .cfd = -1 };
 static int ctl_fd = -1;
 static uint8_t *wbase;		/* the window, mmapped whole */
+/* P5's second window: 100 live mappings, measured against the first. */
+static struct vu_window win_s = { .cfd = -1 };
+static uint8_t *wbase_s;
 static int memfd = -1;
 static uint8_t *arena;		/* baseline A: PROT_NONE reservation */
 static struct io_uring ring;
 static bool have_ring;
 static pid_t child = -1;
+
+static void close_small_window(void)
+{
+	struct vushm_window_ref ref;
+	bool had = win_s.cfd >= 0;
+
+	if (wbase_s) {
+		munmap(wbase_s, WIN_SIZE);
+		wbase_s = NULL;
+	}
+	vu_window_close(&win_s);
+	if (had && ctl_fd >= 0) {
+		memset(&ref, 0, sizeof(ref));
+		memcpy(ref.name, WIN_S_NAME, sizeof(WIN_S_NAME));
+		ioctl(ctl_fd, VUSHM_DESTROY, &ref);
+	}
+}
 
 static void cleanup(void)
 {
@@ -93,6 +135,7 @@ static void cleanup(void)
 		wbase = NULL;
 	}
 	vu_window_close(&win);
+	close_small_window();
 	if (ctl_fd >= 0) {
 		memset(&ref, 0, sizeof(ref));
 		memcpy(ref.name, WIN_NAME, sizeof(WIN_NAME));
@@ -145,26 +188,38 @@ static inline void touch_check(const uint8_t *p, uint64_t fd_off,
 	}
 }
 
-static inline void vmap(uint64_t fd_off, uint64_t shm_off, uint64_t len)
+static inline void vmap_on(const struct vu_window *w, uint64_t fd_off,
+			   uint64_t shm_off, uint64_t len)
 {
 	struct vushm_map m;
 
 	vu_map_args(&m, memfd, fd_off, shm_off, len, !cfg.ro);
-	if (ioctl(win.cfd, VUSHM_MAP, &m))
+	if (ioctl(w->cfd, VUSHM_MAP, &m))
 		die("VUSHM_MAP shm %#" PRIx64 " len %#" PRIx64 ": %s",
 		    shm_off, len, vu_window_cmd_reason(VUSHM_MAP, -errno));
 }
 
-static inline void vunmap(uint64_t shm_off, uint64_t len)
+static inline void vunmap_on(const struct vu_window *w, uint64_t shm_off,
+			     uint64_t len)
 {
 	struct vushm_unmap u;
 
 	memset(&u, 0, sizeof(u));
 	u.shm_offset = shm_off;
 	u.len = len;
-	if (ioctl(win.cfd, VUSHM_UNMAP, &u))
+	if (ioctl(w->cfd, VUSHM_UNMAP, &u))
 		die("VUSHM_UNMAP shm %#" PRIx64 " len %#" PRIx64 ": %s",
 		    shm_off, len, vu_window_cmd_reason(VUSHM_UNMAP, -errno));
+}
+
+static inline void vmap(uint64_t fd_off, uint64_t shm_off, uint64_t len)
+{
+	vmap_on(&win, fd_off, shm_off, len);
+}
+
+static inline void vunmap(uint64_t shm_off, uint64_t len)
+{
+	vunmap_on(&win, shm_off, len);
 }
 
 static void vreset(void)
@@ -311,9 +366,22 @@ static uint64_t op_batch(void *c, uint64_t iters)
 
 /* P5: MAP + touch + UNMAP of 4 KiB in free slots between live mappings. */
 struct scale {
+	const struct vu_window *w;
+	uint8_t *base;		/* w, mmapped */
 	uint64_t slot[P5_SLOTS];
 	unsigned int next;
 };
+
+/* @n live mappings @stride apart: the slots are between them. */
+static void scale_slots(struct scale *sc, uint64_t n, uint64_t stride)
+{
+	int k;
+
+	for (k = 0; k < P5_SLOTS; k++)
+		sc->slot[k] = ((uint64_t)k * 7919 % n) * stride +
+			      ((stride / 2) & ~(PG - 1));
+	sc->next = 0;
+}
 
 static uint64_t op_scale(void *c, uint64_t iters)
 {
@@ -324,9 +392,9 @@ static uint64_t op_scale(void *c, uint64_t iters)
 		off = s->slot[s->next];
 		fd_off = (uint64_t)s->next * PG;
 		s->next = (s->next + 1) % P5_SLOTS;
-		vmap(fd_off, off, PG);
-		touch_check(wbase + off, fd_off, PG, "vushm MAP (scale)");
-		vunmap(off, PG);
+		vmap_on(s->w, fd_off, off, PG);
+		touch_check(s->base + off, fd_off, PG, "vushm MAP (scale)");
+		vunmap_on(s->w, off, PG);
 	}
 	return now_ns() - t0;
 }
@@ -392,7 +460,7 @@ struct result {
 	char a_name[48], b_name[48];
 	struct stats a, b;	/* a: vushm, b: baseline (b.n 0: none) */
 	double ratio;
-	char ratio_note[48];
+	char ratio_note[96];
 	enum target_kind tk;
 	double target;
 	char unit[16];		/* "x" or "B" */
@@ -444,21 +512,43 @@ static void pair(struct result *r, const struct side *a, const struct side *b)
 
 /* ---- set-up ---- */
 
-static void setup(void)
+/* Creates window @name (WIN_SIZE, empty) and mmaps it whole. */
+static uint8_t *open_window(const char *name, struct vu_window *w)
 {
 	char path[VU_WINDOW_PATH_MAX];
+	uint8_t *base;
+	int fd, ret;
+
+	ret = vu_window_open(ctl_fd, name, WIN_SIZE, 0, VUSHM_HOLE_ZERO,
+			     0, 0, 0600, w);
+	if (ret)
+		die("%s", w->err);
+	if (ioctl(w->cfd, VUSHM_RESET))
+		die("VUSHM_RESET: %s", strerror(errno));
+	if (vu_window_node_path(w, path, sizeof(path)) < 0)
+		die("window node path");
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		die("%s: %s", path, strerror(errno));
+	base = mmap(NULL, WIN_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_NORESERVE, fd, 0);
+	if (base == MAP_FAILED)
+		die("mmap window %s: %s", name, strerror(errno));
+	close(fd);
+	return base;
+}
+
+static void setup(void)
+{
 	struct vushm_info info;
 	uint64_t *p, o;
-	int fd, ret;
+	int ret;
 
 	ctl_fd = open(VU_CONTROL_PATH, O_RDWR | O_CLOEXEC);
 	if (ctl_fd < 0)
 		die("%s: %s (vushm.ko loaded? root?)", VU_CONTROL_PATH,
 		    strerror(errno));
-	ret = vu_window_open(ctl_fd, WIN_NAME, WIN_SIZE, 0, VUSHM_HOLE_ZERO,
-			     0, 0, 0600, &win);
-	if (ret)
-		die("%s", win.err);
+	wbase = open_window(WIN_NAME, &win);
 	memset(&info, 0, sizeof(info));
 	if (ioctl(win.cfd, VUSHM_GET_INFO, &info))
 		die("GET_INFO: %s", strerror(errno));
@@ -466,20 +556,6 @@ static void setup(void)
 		die("page size %u, the bench assumes 4096", info.page_size);
 	if (info.max_mappings < 100000)
 		die("max_mappings %u < 100000", info.max_mappings);
-	vreset();
-
-	if (vu_window_node_path(&win, path, sizeof(path)) < 0)
-		die("window node path");
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		die("%s: %s", path, strerror(errno));
-	wbase = mmap(NULL, WIN_SIZE, PROT_READ | PROT_WRITE,
-		     MAP_SHARED | MAP_NORESERVE, fd, 0);
-	if (wbase == MAP_FAILED) {
-		wbase = NULL;
-		die("mmap window: %s", strerror(errno));
-	}
-	close(fd);
 
 	memfd = memfd_create("vushm-bench", MFD_CLOEXEC);
 	if (memfd < 0 || ftruncate(memfd, MEMFD_SIZE))
@@ -548,12 +624,12 @@ static void settle(void)
 	usleep(500000);
 }
 
-static void populate(uint64_t n, uint64_t stride)
+static void populate(const struct vu_window *w, uint64_t n, uint64_t stride)
 {
 	uint64_t i;
 
 	for (i = 0; i < n; i++)
-		vmap((i % (MEMFD_SIZE / PG)) * PG, i * stride, PG);
+		vmap_on(w, (i % (MEMFD_SIZE / PG)) * PG, i * stride, PG);
 }
 
 /* ---- the measures ---- */
@@ -664,21 +740,33 @@ static void bench_p3(void)
 	}
 }
 
+/*
+ * P5: a 4 KiB MAP+touch+UNMAP between 100, 10,000 and 100,000 live
+ * mappings of the 1 TiB window, each against baseline A (info rows, built
+ * one after the other).  The P5 ratio itself is interleaved A B A B: a
+ * second window holds 100 live mappings for the whole run, and its op
+ * runs side by side with the op in the window of 100,000.
+ */
 static void bench_p5_p6(void)
 {
 	static const uint64_t scales[] = { 100, 10000, 100000 };
-	double med[3] = { 0, 0, 0 }, amed[3] = { 1, 1, 1 }, lo[3] = { 0, 0, 0 }, hi[3] = { 0, 0, 0 };
+	double med[3] = { 0, 0, 0 };
 	struct sized sz = { 4 * KiB };
-	struct scale sc;
+	struct scale sc = { .w = &win }, sc_s = { .w = &win_s };
 	struct side a = { "vushm ioctl MAP+touch+UNMAP", op_scale, &sc, 1 };
 	struct side b = { "A: arena MAP_FIXED+touch+PROT_NONE", op_arena_map_unmap, &sz, 1 };
+	struct side s100 = { "vushm, window of 100 live", op_scale, &sc_s, 1 };
 	struct meminfo m0, m1;
 	struct result *r;
 	uint64_t n, stride, t0;
 	char m[96];
 	size_t i;
-	int k;
 
+	sc.base = wbase;
+	wbase_s = open_window(WIN_S_NAME, &win_s);
+	sc_s.base = wbase_s;
+	populate(&win_s, 100, (WIN_SIZE / 100) & ~(PG - 1));
+	scale_slots(&sc_s, 100, (WIN_SIZE / 100) & ~(PG - 1));
 	for (i = 0; i < 3; i++) {
 		n = scales[i];
 		stride = (WIN_SIZE / n) & ~(PG - 1);
@@ -687,7 +775,7 @@ static void bench_p5_p6(void)
 			settle();
 		m0 = read_meminfo();
 		t0 = now_ns();
-		populate(n, stride);
+		populate(&win, n, stride);
 		fprintf(stderr, "  %" PRIu64 " live mappings set up in %.2f s\n",
 			n, (double)(now_ns() - t0) / 1e9);
 		if (n == 100000) {
@@ -707,32 +795,35 @@ static void bench_p5_p6(void)
 				((double)m1.sunreclaim - (double)m0.sunreclaim) / (double)n,
 				((double)m1.pagetables - (double)m0.pagetables) / (double)n);
 		}
-		for (k = 0; k < P5_SLOTS; k++)
-			sc.slot[k] = ((uint64_t)k * 7919 % n) * stride +
-				     ((stride / 2) & ~(PG - 1));
-		sc.next = 0;
+		scale_slots(&sc, n, stride);
 		a.fn(a.ctx, P5_SLOTS);	/* page tables of every slot exist */
 		snprintf(m, sizeof(m), "MAP+touch+UNMAP 4 KiB, %" PRIu64 " live, vs A", n);
 		r = new_result("P5-scale", m);
 		r->x = (double)n;
 		pair(r, &a, &b);
 		med[i] = r->a.med;
-		amed[i] = r->b.med;
-		lo[i] = r->a.min;
-		hi[i] = r->a.max;
 	}
-	vreset();
+	s100.fn(s100.ctx, P5_SLOTS);
 	r = new_result("P5", "per-op cost at 100,000 live vs at 100");
-	snprintf(r->a_name, sizeof(r->a_name), "vushm at 100000 live");
-	snprintf(r->b_name, sizeof(r->b_name), "vushm at 100 live");
-	r->a = (struct stats){ med[2], lo[2], hi[2], cfg.reps };
-	r->b = (struct stats){ med[0], lo[0], hi[0], cfg.reps };
-	r->ratio = med[2] / med[0];
+	pair(r, &a, &s100);
 	r->tk = T_LE;
 	r->target = 1.15;
 	snprintf(r->ratio_note, sizeof(r->ratio_note),
-		 "sequential; vs-A-normalized %.3f",
-		 (med[2] / amed[2]) / (med[0] / amed[0]));
+		 "interleaved, two windows; sequential, one window: %.3f",
+		 med[2] / med[0]);
+	/*
+	 * The same 100,000 mappings packed 8 KiB apart (400 page-table
+	 * pages instead of 100,000): what the index costs, without the
+	 * page-table working set of the sparse layout.
+	 */
+	vreset();
+	populate(&win, 100000, 2 * PG);
+	scale_slots(&sc, 100000, 2 * PG);
+	a.fn(a.ctx, P5_SLOTS);
+	r = new_result("P5-dense", "the same, the 100,000 packed 8 KiB apart");
+	pair(r, &a, &s100);
+	vreset();
+	close_small_window();
 }
 
 /* ---- P4: the vhost-user round trip ---- */
@@ -759,6 +850,72 @@ static int parse_list(const char *line, const char *key, double *v, int max)
 	return n;
 }
 
+/* Pins @pid to @cpu (the scheduler's choice makes P4 bimodal). */
+static void pin(pid_t pid, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(pid, sizeof(set), &set))
+		die("P4: sched_setaffinity %d: %s", (int)pid, strerror(errno));
+}
+
+/*
+ * One P4 measurement: the backend on CPU 0, the responders (the helper
+ * and the floor's echo) on @cpu.  CPU 1 is the target row: a wake-up
+ * crosses CPUs as with a VMM's helper on another core, and it is the
+ * placement with the fastest floor.  CPU 0 (one CPU for both ends: every
+ * wake-up a context switch) is reported for information.
+ */
+static void p4_placement(struct proc *be, struct proc *hp, int per, int cpu)
+{
+	double map[MAX_REPS], unmap[MAX_REPS], floor_v[MAX_REPS];
+	const char *sfx = cpu ? "" : "-1cpu";
+	struct result *r;
+	int n, nu, nf;
+	char id[24];
+
+	pin(be->pid, 0);
+	pin(hp->pid, cpu);
+	if (proc_cmd(be, 600000, "rtt %d %d 0 0 0x1000 %d", cfg.reps, per,
+		     cpu) ||
+	    strncmp(be->line, "ok", 2))
+		die("P4: rtt: %s", be->line);
+	n = parse_list(be->line, "map", map, MAX_REPS);
+	nu = parse_list(be->line, "unmap", unmap, MAX_REPS);
+	nf = parse_list(be->line, "floor", floor_v, MAX_REPS);
+	if (n != cfg.reps || nu != n || nf != n)
+		die("P4: bad rtt answer: %s", be->line);
+
+	snprintf(id, sizeof(id), "P4%s", sfx);
+	r = new_result(id, cpu ? "vhost-user SHMEM_MAP round trip p50 vs bare" :
+		       "the same, backend and responder on one CPU");
+	snprintf(r->a_name, sizeof(r->a_name), "backend->helper->kernel->ack");
+	snprintf(r->b_name, sizeof(r->b_name), "unix req/reply + 1 fd");
+	r->a = summarize(map, n);
+	r->b = summarize(floor_v, n);
+	r->ratio = r->a.med / r->b.med;
+	if (cpu) {
+		r->tk = T_LE;
+		r->target = 1.5;
+	}
+	snprintf(r->ratio_note, sizeof(r->ratio_note),
+		 "%d ops/rep, per-op p50, backend on CPU 0, responders on CPU %d",
+		 per, cpu);
+	fprintf(stderr, "  %-9s %-44s %10.0f / %10.0f ns/op = %.3f\n", r->id,
+		r->measure, r->a.med, r->b.med, r->ratio);
+	snprintf(id, sizeof(id), "P4-unmap%s", sfx);
+	r = new_result(id, "vhost-user SHMEM_UNMAP round trip p50 vs bare");
+	snprintf(r->a_name, sizeof(r->a_name), "backend->helper->kernel->ack");
+	snprintf(r->b_name, sizeof(r->b_name), "unix req/reply + 1 fd");
+	r->a = summarize(unmap, n);
+	r->b = summarize(floor_v, n);
+	r->ratio = r->a.med / r->b.med;
+	fprintf(stderr, "  %-9s %-44s %10.0f / %10.0f ns/op = %.3f\n", r->id,
+		r->measure, r->a.med, r->b.med, r->ratio);
+}
+
 /*
  * The whole path a backend waits on: vu-test-backend sends SHMEM_MAP with
  * NEED_REPLY on its backend channel, vushm-helper validates it, submits the
@@ -773,12 +930,10 @@ static void bench_p4(void)
 	char top[PATH_MAX], dir[] = "/tmp/vushm-p4.XXXXXX", be_sock[96],
 	     vm_sock[96], prog[PATH_MAX + 64], helper[PATH_MAX + 64],
 	     name[32], cmd[128];
-	double map[MAX_REPS], unmap[MAX_REPS], floor_v[MAX_REPS];
 	struct vuf_config vcfg;
 	struct proc be, hp;
 	struct vuf *f = NULL;
-	struct result *r;
-	int n, nu, nf, per = cfg.long_mode ? 2000 : 400;
+	int per = cfg.long_mode ? 2000 : 400;
 	ssize_t len;
 	char *slash;
 
@@ -824,38 +979,12 @@ static void bench_p4(void)
 	if (proc_cmd(&be, 20000, "wait-channel 20000") ||
 	    strncmp(be.line, "channel", 7))
 		die("P4: no backend channel: %s", be.line);
-	/* warm-up, then the reps */
+	/* warm-up, then the reps, in each placement */
 	if (proc_cmd(&be, 600000, "rtt 1 50 0 0 0x1000") ||
-	    proc_cmd(&be, 600000, "rtt %d %d 0 0 0x1000", cfg.reps, per) ||
 	    strncmp(be.line, "ok", 2))
 		die("P4: rtt: %s", be.line);
-	n = parse_list(be.line, "map", map, MAX_REPS);
-	nu = parse_list(be.line, "unmap", unmap, MAX_REPS);
-	nf = parse_list(be.line, "floor", floor_v, MAX_REPS);
-	if (n != cfg.reps || nu != n || nf != n)
-		die("P4: bad rtt answer: %s", be.line);
-
-	r = new_result("P4", "vhost-user SHMEM_MAP round trip p50 vs bare");
-	snprintf(r->a_name, sizeof(r->a_name), "backend->helper->kernel->ack");
-	snprintf(r->b_name, sizeof(r->b_name), "unix req/reply + 1 fd");
-	r->a = summarize(map, n);
-	r->b = summarize(floor_v, n);
-	r->ratio = r->a.med / r->b.med;
-	r->tk = T_LE;
-	r->target = 1.5;
-	snprintf(r->ratio_note, sizeof(r->ratio_note), "%d ops/rep, per-op p50",
-		 per);
-	fprintf(stderr, "  %-6s %-44s %10.0f / %10.0f ns/op = %.3f\n", r->id,
-		r->measure, r->a.med, r->b.med, r->ratio);
-	r = new_result("P4-unmap", "vhost-user SHMEM_UNMAP round trip p50 vs bare");
-	snprintf(r->a_name, sizeof(r->a_name), "backend->helper->kernel->ack");
-	snprintf(r->b_name, sizeof(r->b_name), "unix req/reply + 1 fd");
-	r->a = summarize(unmap, n);
-	r->b = summarize(floor_v, n);
-	r->ratio = r->a.med / r->b.med;
-	fprintf(stderr, "  %-6s %-44s %10.0f / %10.0f ns/op = %.3f\n", r->id,
-		r->measure, r->a.med, r->b.med, r->ratio);
-
+	p4_placement(&be, &hp, per, sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : 0);
+	p4_placement(&be, &hp, per, 0);
 	vuf_free(f);
 	proc_kill(&hp);
 	proc_kill(&be);
@@ -1210,8 +1339,10 @@ int main(int argc, char **argv)
 			cfg.ro = true;
 		else if (!strcmp(argv[i], "-o") && i + 1 < argc)
 			cfg.json = argv[++i];
+		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+			cfg.only = argv[++i];
 		else {
-			fprintf(stderr, "usage: %s [--long] [--ro] [-o results.json]\n",
+			fprintf(stderr, "usage: %s [--long] [--ro] [--only p1,p2,p3,diag,p5,p4] [-o results.json]\n",
 				argv[0]);
 			return 2;
 		}
@@ -1225,13 +1356,20 @@ int main(int argc, char **argv)
 	fprintf(stderr, "vushm_bench: %s mode, %d reps >= %.0f ms each\n",
 		cfg.long_mode ? "long" : "quick", cfg.reps,
 		(double)cfg.min_ns / 1e6);
-	bench_p1();
-	bench_p3();
-	bench_p2(1);
-	bench_p2_two_vmas();
-	diagnostics();
-	bench_p5_p6();
-	bench_p4();
+	if (want("p1"))
+		bench_p1();
+	if (want("p3"))
+		bench_p3();
+	if (want("p2")) {
+		bench_p2(1);
+		bench_p2_two_vmas();
+	}
+	if (want("diag"))
+		diagnostics();
+	if (want("p5"))
+		bench_p5_p6();
+	if (want("p4"))
+		bench_p4();
 	print_table();
 	if (cfg.json) {
 		write_json(cfg.json);

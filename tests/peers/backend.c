@@ -50,11 +50,11 @@
  *   unmap SHMID SHM_OFFSET LEN                        SHMEM_UNMAP
  *   backend-req REQ [U64]   any backend request, with a u64 payload or none
  *   cycles N SHMID SHM_OFFSET LEN [SEED]
- *   rtt REPS N SHMID SHM_OFFSET LEN   (bench P4; see cmd_rtt)
  *                       N times: MAP rw (one memfd of LEN bytes, pattern
  *                       SEED, fd_offset 0), then UNMAP, each waiting for
  *                       its ack: "ok N" | "fail V at cycle I map|unmap" |
  *                       the fail lines below; needs REPLY_ACK
+ *   rtt REPS N SHMID SHM_OFFSET LEN [ECHO_CPU]   (bench P4; see cmd_rtt)
  *       These send NEED_REPLY when REPLY_ACK is negotiated and print
  *       "ok" (u64 0) | "fail N" (u64 N) | "fail disconnected" (channel or
  *       connection closed) | "fail timeout" | "fail badreply" (malformed
@@ -107,6 +107,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -1737,6 +1738,7 @@ static void cmd_cycles(int argc, char **argv)
 
 #define RTT_MAX		100000
 #define RTT_MAX_REPS	64
+#define RTT_BLOCK	16
 
 static uint64_t now_ns(void)
 {
@@ -1759,13 +1761,15 @@ static uint64_t median(uint64_t *v, unsigned int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* One request on the backend channel, blocking until its REPLY_ACK. */
+/*
+ * One request on the backend channel, blocking until its REPLY_ACK.  The
+ * ack (header + u64) is read in one recvmsg, as the floor's reply is: the
+ * bench compares the paths between the two ends, not the backend's reads.
+ */
 static int rtt_call(uint32_t req, const struct vu_mmap *m, int fd)
 {
-	struct vu_ctx ctx = { .proto = conn.proto };
-	uint8_t payload[VU_MMAP_SIZE];
+	uint8_t payload[VU_MMAP_SIZE], ack[VU_HDR_SIZE + VU_U64_SIZE];
 	static struct rx rx;
-	enum rx_result rr;
 	int ret;
 
 	vu_mmap_encode(m, payload);
@@ -1773,22 +1777,25 @@ static int rtt_call(uint32_t req, const struct vu_mmap *m, int fd)
 		       sizeof(payload), &fd, fd >= 0);
 	if (ret)
 		return ret;
-	rr = recv_msg(conn.chan, VU_BE_REPLY, &ctx, &rx);
+	rx.nfds = 0;
+	ret = recv_full(conn.chan, ack, sizeof(ack), &rx);
 	rx_close_fds(&rx);
-	if (rr != RX_OK || rx.h.request != req || rx.len != VU_U64_SIZE)
+	if (ret <= 0 ||
+	    vu_hdr_parse(VU_BE_REPLY, ack, VU_HDR_SIZE, &rx.h) != VU_OK ||
+	    rx.h.request != req || rx.h.size != VU_U64_SIZE || rx.nfds)
 		return -EPROTO;
-	return get64(rx.payload) ? -EIO : 0;
+	return get64(ack + VU_HDR_SIZE) ? -EIO : 0;
 }
 
 /* The floor's other end: a process that answers every message. */
 static void rtt_echo(int sock)
 {
+	uint8_t msg[VU_HDR_SIZE + VU_MMAP_SIZE], ack[VU_U64_SIZE] = { 0 };
 	static struct rx rx;
-	uint8_t ack[VU_U64_SIZE] = { 0 };
 
 	for (;;) {
 		rx.nfds = 0;
-		if (recv_full(sock, rx.hdr, VU_HDR_SIZE + VU_MMAP_SIZE, &rx) <= 0)
+		if (recv_full(sock, msg, sizeof(msg), &rx) <= 0)
 			_exit(0);
 		rx_close_fds(&rx);
 		if (send_msg(sock, VHOST_USER_BACKEND_SHMEM_MAP,
@@ -1799,11 +1806,13 @@ static void rtt_echo(int sock)
 }
 
 /*
- * rtt REPS N SHMID SHM_OFFSET LEN: REPS times, N SHMEM_MAPs (NEED_REPLY,
- * one memfd of LEN bytes), each timed from its sendmsg to its REPLY_ACK and
- * each followed by its timed UNMAP, then N round trips of the protocol
- * floor: the same 52 bytes and one fd to a forked echo process over a
- * socketpair, 20 bytes back.  Prints the median ns of each rep:
+ * rtt REPS N SHMID SHM_OFFSET LEN [ECHO_CPU]: REPS times, N SHMEM_MAPs
+ * (NEED_REPLY, one memfd of LEN bytes), each timed from its sendmsg to its
+ * REPLY_ACK and each followed by its timed UNMAP, and N round trips of the
+ * protocol floor, interleaved with them in blocks: the same 52 bytes and
+ * one fd to a forked echo process over a socketpair, 20 bytes back (the
+ * echo runs on ECHO_CPU if given: the bench puts it where the helper
+ * runs).  Prints the median ns of each rep:
  *   ok map=M1,M2,... unmap=U1,... floor=F1,...
  * Blocking: the front-end channel is not served meanwhile (the VMM is
  * idle while the bench runs).
@@ -1813,16 +1822,18 @@ static void cmd_rtt(int argc, char **argv)
 	static uint64_t map_ns[RTT_MAX], unmap_ns[RTT_MAX], floor_ns[RTT_MAX];
 	static char line[3 * RTT_MAX_REPS * 24 + 64];
 	uint64_t med[3][RTT_MAX_REPS];
-	uint32_t reps, n, r, i;
+	uint32_t reps, n, r, i, echo_cpu = 0;
 	struct vu_mmap m;
 	int sv[2], fd, ret = 0;
 	size_t len = 0;
 	pid_t pid;
 
-	if (argc != 6 || parse_u32(argv[1], &reps) || !reps ||
+	if (argc < 6 || argc > 7 || parse_u32(argv[1], &reps) || !reps ||
 	    reps > RTT_MAX_REPS || parse_u32(argv[2], &n) || !n ||
-	    n > RTT_MAX || parse_mmap(argv + 3, false, &m)) {
-		out("error usage: rtt REPS(1-%d) N(1-%d) SHMID SHM_OFFSET LEN",
+	    n > RTT_MAX || parse_mmap(argv + 3, false, &m) ||
+	    (argc == 7 && (parse_u32(argv[6], &echo_cpu) ||
+			   echo_cpu >= CPU_SETSIZE))) {
+		out("error usage: rtt REPS(1-%d) N(1-%d) SHMID SHM_OFFSET LEN [ECHO_CPU]",
 		    RTT_MAX_REPS, RTT_MAX);
 		return;
 	}
@@ -1845,35 +1856,58 @@ static void cmd_rtt(int argc, char **argv)
 	pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
+		if (argc == 7) {
+			cpu_set_t set;
+
+			CPU_ZERO(&set);
+			CPU_SET(echo_cpu, &set);
+			if (sched_setaffinity(0, sizeof(set), &set))
+				_exit(1);
+		}
 		rtt_echo(sv[1]);
 	}
 	close(sv[1]);
 	m.flags = VU_MMAP_F_RW;
 	for (r = 0; r < reps && !ret && pid > 0; r++) {
-		for (i = 0; i < n && !ret; i++) {
-			uint64_t t0 = now_ns(), t1;
+		/*
+		 * A B A B in blocks of RTT_BLOCK ops, each block after one
+		 * untimed op: a load change hits both sides alike, and both
+		 * are timed in steady ping-pong (a process that has slept
+		 * through the other side's block wakes slower, on both sides).
+		 */
+		for (i = 0; i < n && !ret; i += RTT_BLOCK) {
+			uint32_t e = i + RTT_BLOCK < n ? i + RTT_BLOCK : n, j;
 
-			ret = rtt_call(VHOST_USER_BACKEND_SHMEM_MAP, &m, fd);
-			t1 = now_ns();
-			if (!ret)
-				ret = rtt_call(VHOST_USER_BACKEND_SHMEM_UNMAP,
-					       &m, -1);
-			map_ns[i] = t1 - t0;
-			unmap_ns[i] = now_ns() - t1;
-		}
-		for (i = 0; i < n && !ret; i++) {
-			uint8_t payload[VU_MMAP_SIZE] = { 0 };
-			static struct rx rx;
-			uint64_t t0 = now_ns();
+			for (j = i; j <= e && !ret; j++) {
+				uint64_t t0 = now_ns(), t1;
 
-			ret = send_msg(sv[0], VHOST_USER_BACKEND_SHMEM_MAP,
-				       vu_hdr_flags(false, true), payload,
-				       sizeof(payload), &fd, 1);
-			rx.nfds = 0;
-			if (!ret && recv_full(sv[0], rx.hdr,
-					      VU_HDR_SIZE + VU_U64_SIZE, &rx) <= 0)
-				ret = -EPIPE;
-			floor_ns[i] = now_ns() - t0;
+				ret = rtt_call(VHOST_USER_BACKEND_SHMEM_MAP, &m,
+					       fd);
+				t1 = now_ns();
+				if (!ret)
+					ret = rtt_call(VHOST_USER_BACKEND_SHMEM_UNMAP,
+						       &m, -1);
+				if (j > i) {
+					map_ns[j - 1] = t1 - t0;
+					unmap_ns[j - 1] = now_ns() - t1;
+				}
+			}
+			for (j = i; j <= e && !ret; j++) {
+				uint8_t payload[VU_MMAP_SIZE] = { 0 },
+					reply[VU_HDR_SIZE + VU_U64_SIZE];
+				static struct rx rx;
+				uint64_t t0 = now_ns();
+
+				ret = send_msg(sv[0], VHOST_USER_BACKEND_SHMEM_MAP,
+					       vu_hdr_flags(false, true), payload,
+					       sizeof(payload), &fd, 1);
+				rx.nfds = 0;
+				if (!ret && recv_full(sv[0], reply, sizeof(reply),
+						      &rx) <= 0)
+					ret = -EPIPE;
+				if (j > i)
+					floor_ns[j - 1] = now_ns() - t0;
+			}
 		}
 		med[0][r] = median(map_ns, n);
 		med[1][r] = median(unmap_ns, n);
