@@ -346,6 +346,18 @@ const struct file_operations vushm_window_fops = {
 	.llseek = vushm_window_llseek,
 };
 
+/*
+ * A netlink dump part records map_gen as its sequence and the next part
+ * compares: 0 means "nothing sent yet" there, so the count skips it (as
+ * vushm_windows_gen does) or a dump interrupted at the wrap would not know.
+ */
+static void vushm_map_gen_bump(struct vushm_window *w)
+{
+	lockdep_assert_held_write(&w->fault_sem);
+	if (!++w->map_gen)
+		w->map_gen = 1;
+}
+
 /* Take @m out of the index; the caller zaps its range under the same lock. */
 static void vushm_index_remove(struct vushm_window *w, struct vushm_mapping *m)
 {
@@ -353,7 +365,7 @@ static void vushm_index_remove(struct vushm_window *w, struct vushm_mapping *m)
 
 	lockdep_assert_held_write(&w->fault_sem);
 	interval_tree_remove(&m->it, &w->mappings);
-	w->map_gen++;
+	vushm_map_gen_bump(w);
 	w->nr_mappings--;
 	w->mapped_bytes -= bytes;
 	vushm_uncharge_mapping(bytes);
@@ -671,7 +683,7 @@ static int vushm_map_core(struct vushm_window *w, const struct vushm_map *arg,
 
 	down_write(&w->fault_sem);
 	interval_tree_insert(&m->it, &w->mappings);
-	w->map_gen++;
+	vushm_map_gen_bump(w);
 	w->nr_mappings++;
 	w->mapped_bytes += arg->len;
 	/* Hole pages that processes touched before (zero page, scratch). */
