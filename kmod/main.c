@@ -471,7 +471,7 @@ static int vushm_create(const struct vushm_create *c)
 	w->mode = c->mode ? c->mode : 0600;
 	mutex_init(&w->lock);
 	init_rwsem(&w->fault_sem);
-	w->mappings = RB_ROOT_CACHED;
+	w->mappings = RB_ROOT;
 	w->map_gen = 1;
 	INIT_LIST_HEAD(&w->node);
 	spin_lock_init(&w->vmas_lock);

@@ -72,14 +72,14 @@ static int vushm_nl_put_mapping(struct sk_buff *skb,
 				const struct vushm_mapping *m)
 {
 	struct inode *inode = file_inode(m->file);
-	u64 len = (u64)(m->it.last - m->it.start + 1) << PAGE_SHIFT;
+	u64 len = (u64)(m->last - m->start + 1) << PAGE_SHIFT;
 	struct nlattr *nest;
 
 	nest = nla_nest_start(skb, VUSHM_A_WINDOW_MAPPING);
 	if (!nest)
 		return -EMSGSIZE;
 	if (nla_put_u64_64bit(skb, VUSHM_A_MAPPING_SHM_OFFSET,
-			      (u64)m->it.start << PAGE_SHIFT,
+			      (u64)m->start << PAGE_SHIFT,
 			      VUSHM_A_MAPPING_PAD) ||
 	    nla_put_u64_64bit(skb, VUSHM_A_MAPPING_LEN, len,
 			      VUSHM_A_MAPPING_PAD) ||
@@ -337,7 +337,7 @@ static int vushm_nl_mapping_get_dumpit(struct sk_buff *skb,
 				       struct netlink_callback *cb)
 {
 	unsigned long next = cb->args[1];
-	struct interval_tree_node *it;
+	struct vushm_mapping *m;
 	struct vushm_window *w;
 	bool found = false;
 	int ret = 0;
@@ -363,14 +363,11 @@ static int vushm_nl_mapping_get_dumpit(struct sk_buff *skb,
 	}
 	mutex_lock(&w->lock);
 	cb->seq = w->map_gen;
-	for (it = interval_tree_iter_first(&w->mappings, next, ULONG_MAX); it;
-	     it = interval_tree_iter_next(it, next, ULONG_MAX)) {
-		ret = vushm_nl_fill_mapping(skb, w,
-					    container_of(it, struct vushm_mapping,
-							 it), cb);
+	for (m = vushm_first_from(w, next); m; m = vushm_next(m)) {
+		ret = vushm_nl_fill_mapping(skb, w, m, cb);
 		if (ret)
 			break;
-		next = it->last + 1;
+		next = m->last + 1;
 	}
 	mutex_unlock(&w->lock);
 	mutex_unlock(&vushm_windows_lock);

@@ -32,8 +32,8 @@
 
 #include <linux/cdev.h>
 #include <linux/device.h>
-#include <linux/interval_tree.h>
 #include <linux/mutex.h>
+#include <linux/rbtree.h>
 #include <linux/rwsem.h>
 #include <linux/types.h>
 #include <uapi/linux/vushm.h>
@@ -43,9 +43,10 @@ struct io_uring_cmd;
 /* Hole faults are tracked per 2 MiB (PMD) of window: in pages. */
 #define VUSHM_HOLE_CHUNK_SHIFT	(PMD_SHIFT - PAGE_SHIFT)
 
-/* One live mapping: pages [it.start, it.last] of the window. */
+/* One live mapping: pages [start, last] of the window. */
 struct vushm_mapping {
-	struct interval_tree_node it;	/* window page index range */
+	struct rb_node node;		/* in window->mappings, by start */
+	pgoff_t start, last;		/* window page index range */
 	struct file *file;		/* holds the backing file */
 	struct page **pages;		/* one reference per page of the range */
 	pgoff_t fd_pgoff;		/* first page in the file */
@@ -107,7 +108,7 @@ struct vushm_window {
 	bool dead;			/* set under lock and vushm_windows_lock */
 
 	struct rw_semaphore fault_sem;
-	struct rb_root_cached mappings;	/* under fault_sem (write also needs lock) */
+	struct rb_root mappings;	/* under fault_sem (write also needs lock) */
 	u32 nr_mappings;		/* written under fault_sem for write */
 	u64 mapped_bytes;		/* ditto */
 	u32 map_gen;			/* ditto; bumped by every index change */
@@ -172,6 +173,8 @@ int vushm_do_unmap(struct vushm_window *w, const struct vushm_unmap *arg,
 void vushm_flush_zaps(struct vushm_window *w);
 int vushm_do_reset(struct vushm_window *w);
 void vushm_reset_locked(struct vushm_window *w);
+struct vushm_mapping *vushm_first_from(struct vushm_window *w, pgoff_t from);
+struct vushm_mapping *vushm_next(struct vushm_mapping *m);
 
 /* netlink.c */
 int vushm_nl_init(void);

@@ -39,18 +39,74 @@ static struct vushm_window *vushm_vma_window(struct vm_area_struct *vma)
 	return ((struct vushm_vma *)vma->vm_private_data)->w;
 }
 
+/*
+ * The index: a red-black tree of the window's mappings by start.  MAP
+ * refuses overlaps, so the ranges are disjoint, and ordered by last as by
+ * start: one descent finds the mapping that overlaps [@first, @last], or
+ * else where such a range goes (@parent, @link), with no augmented
+ * interval tree to update on every change.
+ */
+static struct vushm_mapping *vushm_descend(struct vushm_window *w,
+					   pgoff_t first, pgoff_t last,
+					   struct rb_node **parent,
+					   struct rb_node ***link)
+{
+	struct rb_node **p = &w->mappings.rb_node, *n = NULL;
+
+	while (*p) {
+		struct vushm_mapping *m;
+
+		n = *p;
+		m = rb_entry(n, struct vushm_mapping, node);
+		if (last < m->start)
+			p = &n->rb_left;
+		else if (first > m->last)
+			p = &n->rb_right;
+		else
+			return m;
+	}
+	*parent = n;
+	*link = p;
+	return NULL;
+}
+
+/* A mapping that overlaps [@first, @last]; fault_sem or window->lock held. */
 static struct vushm_mapping *vushm_find(struct vushm_window *w, pgoff_t first,
 					pgoff_t last)
 {
-	struct interval_tree_node *it;
+	struct rb_node *parent, **link;
 
-	it = interval_tree_iter_first(&w->mappings, first, last);
-	return it ? container_of(it, struct vushm_mapping, it) : NULL;
+	return vushm_descend(w, first, last, &parent, &link);
+}
+
+/* The first mapping that ends at or after @from; same locking. */
+struct vushm_mapping *vushm_first_from(struct vushm_window *w, pgoff_t from)
+{
+	struct rb_node *n = w->mappings.rb_node;
+	struct vushm_mapping *found = NULL;
+
+	while (n) {
+		struct vushm_mapping *m = rb_entry(n, struct vushm_mapping, node);
+
+		if (m->last >= from) {
+			found = m;
+			n = n->rb_left;
+		} else {
+			n = n->rb_right;
+		}
+	}
+	return found;
+}
+
+/* The mapping after @m in window order; same locking. */
+struct vushm_mapping *vushm_next(struct vushm_mapping *m)
+{
+	return rb_entry_safe(rb_next(&m->node), struct vushm_mapping, node);
 }
 
 static struct page *vushm_page(struct vushm_mapping *m, pgoff_t pgoff)
 {
-	return m->pages[pgoff - m->it.start];
+	return m->pages[pgoff - m->start];
 }
 
 /*
@@ -361,10 +417,12 @@ static void vushm_map_gen_bump(struct vushm_window *w)
 /* Take @m out of the index; the caller zaps its range under the same lock. */
 static void vushm_index_remove(struct vushm_window *w, struct vushm_mapping *m)
 {
-	u64 bytes = (u64)(m->it.last - m->it.start + 1) << PAGE_SHIFT;
+	u64 bytes = (u64)(m->last - m->start + 1) << PAGE_SHIFT;
 
+	/* MAP relies on it: the index changes only under window->lock. */
+	lockdep_assert_held(&w->lock);
 	lockdep_assert_held_write(&w->fault_sem);
-	interval_tree_remove(&m->it, &w->mappings);
+	rb_erase(&m->node, &w->mappings);
 	vushm_map_gen_bump(w);
 	w->nr_mappings--;
 	w->mapped_bytes -= bytes;
@@ -379,7 +437,7 @@ static void vushm_put_pages(struct page **pages, unsigned long nr)
 
 static void vushm_mapping_free(struct vushm_mapping *m)
 {
-	vushm_put_pages(m->pages, m->it.last - m->it.start + 1);
+	vushm_put_pages(m->pages, m->last - m->start + 1);
 	kvfree(m->pages);
 	if (m->flags & VUSHM_MAP_RW)
 		mapping_unmap_writable(m->file->f_mapping);
@@ -398,7 +456,7 @@ static void vushm_mapping_free(struct vushm_mapping *m)
 static int vushm_populate(struct vushm_mapping *m)
 {
 	struct address_space *fm = m->file->f_mapping;
-	unsigned long n, npages = m->it.last - m->it.start + 1;
+	unsigned long n, npages = m->last - m->start + 1;
 
 	m->pages = kvmalloc_array(npages, sizeof(*m->pages),
 				  GFP_KERNEL_ACCOUNT);
@@ -428,7 +486,7 @@ static unsigned long vushm_install_vma(struct vm_area_struct *vma,
 				       struct vushm_mapping *m)
 {
 	pgoff_t vfirst = vma->vm_pgoff, vlast = vfirst + vma_pages(vma) - 1;
-	pgoff_t start = max(m->it.start, vfirst), last = min(m->it.last, vlast);
+	pgoff_t start = max(m->start, vfirst), last = min(m->last, vlast);
 	struct vushm_fill f = {
 		.mm = vma->vm_mm,
 		.prot = vushm_prot(vma, m),
@@ -437,7 +495,7 @@ static unsigned long vushm_install_vma(struct vm_area_struct *vma,
 
 	if (start > last)
 		return 0;
-	f.pages = &m->pages[start - m->it.start];
+	f.pages = &m->pages[start - m->start];
 	addr = vma->vm_start + ((start - vfirst) << PAGE_SHIFT);
 	end = vma->vm_start + ((last - vfirst + 1) << PAGE_SHIFT);
 	while (addr < end) {
@@ -527,8 +585,8 @@ out:
 /* May a hole PTE exist in @m's range?  fault_sem held. */
 static bool vushm_holes_touched(struct vushm_window *w, struct vushm_mapping *m)
 {
-	unsigned long first = m->it.start >> VUSHM_HOLE_CHUNK_SHIFT;
-	unsigned long last = m->it.last >> VUSHM_HOLE_CHUNK_SHIFT;
+	unsigned long first = m->start >> VUSHM_HOLE_CHUNK_SHIFT;
+	unsigned long last = m->last >> VUSHM_HOLE_CHUNK_SHIFT;
 
 	return find_next_bit(w->hole_chunks, last + 1, first) <= last;
 }
@@ -549,13 +607,13 @@ void vushm_flush_zaps(struct vushm_window *w)
 	w->zap_pending = NULL;
 	/* UNMAPs queue in submission order, typically ascending: keep runs. */
 	for (run = m; run; run = next) {
-		pgoff_t first = run->it.start, last = run->it.last;
+		pgoff_t first = run->start, last = run->last;
 
 		for (next = run->pending_next; next; next = next->pending_next) {
-			if (next->it.start == last + 1)
-				last = next->it.last;
-			else if (next->it.last + 1 == first)
-				first = next->it.start;
+			if (next->start == last + 1)
+				last = next->last;
+			else if (next->last + 1 == first)
+				first = next->start;
 			else
 				break;
 		}
@@ -633,6 +691,7 @@ static int vushm_map_core(struct vushm_window *w, const struct vushm_map *arg,
 			  bool defer_install)
 {
 	unsigned long npages = arg->len >> PAGE_SHIFT;
+	struct rb_node *parent, **link;
 	struct vushm_mapping *m;
 	struct file *file;
 	int ret;
@@ -654,8 +713,8 @@ static int vushm_map_core(struct vushm_window *w, const struct vushm_map *arg,
 	m->file = file;
 	m->flags = arg->flags;
 	m->fd_pgoff = arg->fd_offset >> PAGE_SHIFT;
-	m->it.start = arg->shm_offset >> PAGE_SHIFT;
-	m->it.last = m->it.start + npages - 1;
+	m->start = arg->shm_offset >> PAGE_SHIFT;
+	m->last = m->start + npages - 1;
 
 	mutex_lock(&w->lock);
 	ret = -ENODEV;
@@ -666,8 +725,12 @@ static int vushm_map_core(struct vushm_window *w, const struct vushm_map *arg,
 	ret = -ENOSPC;
 	if (w->nr_mappings >= READ_ONCE(vushm_max_mappings))
 		goto out_unlock;
+	/*
+	 * The slot stays valid until the insert below: window->lock is held
+	 * until then and every change of the index needs it.
+	 */
 	ret = -EEXIST;
-	if (vushm_find(w, m->it.start, m->it.last))
+	if (vushm_descend(w, m->start, m->last, &parent, &link))
 		goto out_unlock;
 	ret = -ENOSPC;
 	if (!vushm_charge_mapping(arg->len))
@@ -682,7 +745,8 @@ static int vushm_map_core(struct vushm_window *w, const struct vushm_map *arg,
 	}
 
 	down_write(&w->fault_sem);
-	interval_tree_insert(&m->it, &w->mappings);
+	rb_link_node(&m->node, parent, link);
+	rb_insert_color(&m->node, &w->mappings);
 	vushm_map_gen_bump(w);
 	w->nr_mappings++;
 	w->mapped_bytes += arg->len;
@@ -751,7 +815,7 @@ static int vushm_unmap_core(struct vushm_window *w,
 	/* A mapping leaves the index only once it is off that list. */
 	vushm_flush_installs(w);
 	m = vushm_find(w, first, first);
-	if (!m || m->it.start != first || m->it.last != last) {
+	if (!m || m->start != first || m->last != last) {
 		mutex_unlock(&w->lock);
 		return -ENOENT;
 	}
@@ -788,7 +852,7 @@ int vushm_do_unmap(struct vushm_window *w, const struct vushm_unmap *arg,
 /* Remove every mapping; window->lock held. */
 void vushm_reset_locked(struct vushm_window *w)
 {
-	struct interval_tree_node *it;
+	struct rb_node *n;
 
 	lockdep_assert_held(&w->lock);
 	vushm_flush_zaps(w);
@@ -801,8 +865,8 @@ void vushm_reset_locked(struct vushm_window *w)
 	/* One zap, one TLB flush per VMA, for the whole window. */
 	unmap_mapping_range(vushm_mapping(w), 0, 0, 1);
 	bitmap_zero(w->hole_chunks, vushm_hole_chunks(w));
-	while ((it = interval_tree_iter_first(&w->mappings, 0, ULONG_MAX))) {
-		struct vushm_mapping *m = container_of(it, struct vushm_mapping, it);
+	while ((n = rb_first(&w->mappings))) {
+		struct vushm_mapping *m = rb_entry(n, struct vushm_mapping, node);
 
 		vushm_index_remove(w, m);
 		vushm_mapping_free(m);
