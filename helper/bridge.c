@@ -14,11 +14,13 @@
  *    helper sends its own, once per backend session.  Without SHMEM the
  *    VMM's goes to the backend untouched;
  *  - RESET_OWNER, RESET_DEVICE, SET_STATUS 0: the windows are reset.
- * SHMEM_MAP/UNMAP become window commands on the ring, answered when the
- * kernel is done.
+ * SHMEM_MAP/UNMAP become window commands, answered when the kernel is
+ * done: on the backend channel's thread and its ring when they are valid
+ * (bech_fast), on the main ring otherwise (shmem_cmd answers the failure).
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,7 +113,10 @@ static void session_reap(struct vu_session *s)
 	if (!s->dying || !session_idle(s))
 		return;
 	for (i = 0; (c = session_chans(s, i)); i++)
-		vu_chan_close(c);
+		vu_chan_close(c);	/* joins the bech thread */
+	if (s->fast_ring_ok > 0)
+		io_uring_queue_exit(&s->fast_ring);
+	pthread_mutex_destroy(&s->mu);
 	if (s->cmd_fd >= 0)
 		close(s->cmd_fd);
 	dbg("session %lu: freed", s->id);
@@ -170,6 +175,8 @@ static void arm_accept(struct vu_helper *h)
 	h->accepting = true;
 }
 
+static bool bech_fast(struct vu_chan *c, bool setup);
+
 static void session_new(struct vu_helper *h, int vmm_fd)
 {
 	struct io_uring_sqe *sqe;
@@ -198,6 +205,8 @@ static void session_new(struct vu_helper *h, int vmm_fd)
 	vu_chan_init(&s->be, "backend", VU_FE_REPLY, fd, &h->ring, s);
 	vu_chan_init(&s->bech, "backend channel", VU_BE_REQUEST, -1,
 		     &h->ring, s);
+	vu_chan_set_fast(&s->bech, bech_fast);
+	pthread_mutex_init(&s->mu, NULL);
 	vu_chan_init(&s->vmmbe, "VMM backend channel", VU_BE_REPLY, -1,
 		     &h->ring, s);
 	io_uring_prep_connect(sqe, fd, (struct sockaddr *)&h->be_addr,
@@ -370,7 +379,9 @@ static uint64_t vmm_set_proto(struct vu_session *s, uint64_t ack,
 		warn("session %lu: VMM set protocol features without asking for them; forwarded as they are, no SHMEM",
 		     s->id);
 		s->vmm_ctx.proto = ack;
+		pthread_mutex_lock(&s->mu);
 		s->be_ctx.proto = ack;
+		pthread_mutex_unlock(&s->mu);
 		return ack;
 	}
 	offer = vu_proto_vmm_offer(s->be_proto, compat);
@@ -380,7 +391,9 @@ static uint64_t vmm_set_proto(struct vu_session *s, uint64_t ack,
 	s->vmm_ctx.proto = ack & offer;
 	set = vu_proto_backend_set(ack, s->be_proto, compat);
 	shmem = vu_proto_shmem_bit(s->be_proto, compat);
+	pthread_mutex_lock(&s->mu);
 	s->be_ctx.proto = set;
+	pthread_mutex_unlock(&s->mu);
 	s->shmem = false;
 	if (!shmem) {
 		info("session %lu: backend does not offer SHMEM: plain proxy",
@@ -483,10 +496,11 @@ static void handle_vmm(struct vu_session *s)
 			reset_windows(s->h, "SET_STATUS 0");
 		break;
 	case VHOST_USER_POSTCOPY_LISTEN:
-		s->vmm_ctx.postcopy = s->be_ctx.postcopy = true;
-		break;
 	case VHOST_USER_POSTCOPY_END:
-		s->vmm_ctx.postcopy = s->be_ctx.postcopy = false;
+		pthread_mutex_lock(&s->mu);
+		s->vmm_ctx.postcopy = s->be_ctx.postcopy =
+			hdr.request == VHOST_USER_POSTCOPY_LISTEN;
+		pthread_mutex_unlock(&s->mu);
 		break;
 	default:
 		break;
@@ -618,7 +632,9 @@ static void shmem_cmd(struct vu_session *s, const struct vu_hdr *hdr,
 		     m.len, why);
 		if (fd >= 0)
 			close(fd);
+		pthread_mutex_lock(&s->mu);
 		map ? s->map_fail++ : s->unmap_fail++;
+		pthread_mutex_unlock(&s->mu);
 		backend_ack(s, hdr, fd < 0 && map ? EBADF :
 			    r == VU_E_MAP_SHMID ? ENXIO :
 			    r == VU_E_MAP_RANGE ? ERANGE : EINVAL);
@@ -645,6 +661,31 @@ static void shmem_cmd(struct vu_session *s, const struct vu_hdr *hdr,
 	s->be_state = VU_BE_CMD;
 }
 
+/* Counts and logs a window command's result (either thread). */
+static void cmd_report(struct vu_session *s, bool map,
+		       const struct vu_mmap *m, const struct vu_window *w,
+		       int res)
+{
+	uint32_t req = map ? VHOST_USER_BACKEND_SHMEM_MAP :
+			     VHOST_USER_BACKEND_SHMEM_UNMAP;
+
+	pthread_mutex_lock(&s->mu);
+	if (res)
+		map ? s->map_fail++ : s->unmap_fail++;
+	else
+		map ? s->maps++ : s->unmaps++;
+	pthread_mutex_unlock(&s->mu);
+	if (res)
+		warn("session %lu: backend %s shmid %u [%#" PRIx64 ", +%#" PRIx64 ") on window %s: %s; answered failure",
+		     s->id, be_name(req), m->shmid, m->shm_offset, m->len,
+		     w->name,
+		     vu_window_cmd_reason(map ? VUSHM_MAP : VUSHM_UNMAP, res));
+	else
+		dbg("session %lu: %s shmid %u [%#" PRIx64 ", +%#" PRIx64 ") %s",
+		    s->id, be_name(req), m->shmid, m->shm_offset, m->len,
+		    map ? (m->flags & VU_MMAP_F_RW ? "rw" : "ro") : "");
+}
+
 static void cmd_done(struct vu_session *s, int res)
 {
 	bool map = s->be_req.request == VHOST_USER_BACKEND_SHMEM_MAP;
@@ -666,22 +707,130 @@ static void cmd_done(struct vu_session *s, int res)
 		}
 		return;
 	}
-	if (res) {
-		map ? s->map_fail++ : s->unmap_fail++;
-		warn("session %lu: backend %s shmid %u [%#" PRIx64 ", +%#" PRIx64 ") on window %s: %s; answered failure",
-		     s->id, be_name(s->be_req.request), m->shmid,
-		     m->shm_offset, m->len, s->cmd_win->name,
-		     vu_window_cmd_reason(map ? VUSHM_MAP : VUSHM_UNMAP, res));
-	} else {
-		map ? s->maps++ : s->unmaps++;
-		dbg("session %lu: %s shmid %u [%#" PRIx64 ", +%#" PRIx64 ") %s",
-		    s->id, be_name(s->be_req.request), m->shmid,
-		    m->shm_offset, m->len,
-		    map ? (m->flags & VU_MMAP_F_RW ? "rw" : "ro") : "");
-	}
+	cmd_report(s, map, m, s->cmd_win, res);
 	backend_ack(s, &s->be_req, res ? (uint64_t)-res : 0);
 	if (fd >= 0)
 		close(fd);	/* the kernel holds the pages */
+}
+
+static bool bech_fast_msg(struct vu_chan *c);
+
+/* The bech thread's ring: made by the thread (SINGLE_ISSUER) on first use. */
+static struct io_uring *fast_ring(struct vu_session *s)
+{
+	if (!s->fast_ring_ok) {
+		s->fast_ring_ok = vu_ring_init(&s->fast_ring, 4, 0) ? -1 : 1;
+		if (s->fast_ring_ok < 0)
+			warn("session %lu: no io_uring for the backend channel's thread; its window commands go through the main loop",
+			     s->id);
+	}
+	return s->fast_ring_ok > 0 ? &s->fast_ring : NULL;
+}
+
+/* One window command on the bech thread's ring, waited for. */
+static int fast_cmd(struct io_uring *ring, const struct vu_window *w,
+		    bool map, bool reset, const struct vu_mmap *m, int fd)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	if (!sqe)
+		return -EBUSY;
+	if (reset)
+		vu_window_prep_reset(sqe, w, 0);
+	else if (map)
+		vu_window_prep_map(sqe, w, fd, m->fd_offset, m->shm_offset,
+				   m->len, m->flags & VU_MMAP_F_RW, 0);
+	else
+		vu_window_prep_unmap(sqe, w, m->shm_offset, m->len, 0);
+	do
+		ret = io_uring_submit_and_wait(ring, 1);
+	while (ret == -EINTR);
+	if (ret < 0)
+		return ret;
+	ret = io_uring_wait_cqe(ring, &cqe);
+	if (ret)
+		return ret;
+	ret = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return ret;
+}
+
+/*
+ * The backend channel's fast path, in its reader thread (chan.h): a valid
+ * SHMEM_MAP or SHMEM_UNMAP for a window the helper has is done here, the
+ * reply sent from here, without waking the main loop.  Everything else,
+ * including every request answered with a failure before the kernel sees
+ * it, goes to the main thread (handle_bech), which answers as it always
+ * did.  A MAP that lands after the session began to close is undone with
+ * a RESET, as cmd_done() does: the main thread sets dying before its own
+ * RESET, so a MAP the kernel did after that RESET sees dying here.
+ */
+static bool bech_fast(struct vu_chan *c, bool setup)
+{
+	struct vu_session *s = c->owner;
+
+	if (setup) {
+		/* The thread starts: its ring now, its fds counted once. */
+		fast_ring(s);
+		return true;
+	}
+	return bech_fast_msg(c);
+}
+
+static bool bech_fast_msg(struct vu_chan *c)
+{
+	struct vu_session *s = c->owner;
+	struct vu_helper *h = s->h;
+	struct vu_hdr hdr = c->rx_hdr, ack;
+	bool map = hdr.request == VHOST_USER_BACKEND_SHMEM_MAP;
+	uint8_t v[VU_U64_SIZE];
+	struct io_uring *ring;
+	struct vu_window *w;
+	enum vu_reply kind;
+	struct vu_mmap m;
+	enum vu_result r;
+	int res;
+
+	if (!map && hdr.request != VHOST_USER_BACKEND_SHMEM_UNMAP)
+		return false;
+	if (c->rx_nfds != (map ? 1u : 0u) || getenv("VUSHM_HELPER_RECORD"))
+		return false;
+	ring = fast_ring(s);
+	if (!ring)
+		return false;
+	pthread_mutex_lock(&s->mu);
+	r = vu_msg_check(VU_BE_REQUEST, &hdr, vu_chan_payload(c), hdr.size,
+			 c->rx_nfds, &s->be_ctx);
+	if (!r)
+		r = vu_mmap_decode(vu_chan_payload(c), hdr.size, &m);
+	if (!r)
+		r = vu_mmap_check(&m, map, h->sizes, VU_SHMEM_MAX_REGIONS,
+				  h->page_size);
+	w = r || s->dying ? NULL : h->by_shmid[m.shmid];
+	kind = vu_reply_expected(true, &hdr, &s->be_ctx);
+	if (w)
+		s->be_count[hdr.request]++;
+	pthread_mutex_unlock(&s->mu);
+	if (!w)
+		return false;
+
+	res = fast_cmd(ring, w, map, false, &m, map ? c->rx_fds[0] : -1);
+	if (s->dying) {
+		if (map && !res)
+			fast_cmd(ring, w, false, true, NULL, -1);
+		return true;
+	}
+	cmd_report(s, map, &m, w, res);
+	if (kind != VU_REPLY_NONE) {
+		ack = (struct vu_hdr){ hdr.request, vu_hdr_flags(true, false),
+				       VU_U64_SIZE };
+		vu_u64_encode(res ? (uint64_t)-res : 0, v);
+		/* A failed send shows as the end of the stream next. */
+		vu_send_blocking(c->fd, &ack, v);
+	}
+	return true;
 }
 
 /* A backend request the VMM must see (config change, vring call...). */
@@ -742,7 +891,9 @@ static void handle_bech(struct vu_session *s)
 			     c->rx_nfds, vu_strresult(r));
 		return;
 	}
+	pthread_mutex_lock(&s->mu);
 	s->be_count[hdr.request]++;
+	pthread_mutex_unlock(&s->mu);
 	dbg("session %lu: backend: %s", s->id, be_name(hdr.request));
 	nfds = vu_chan_take(c, payload, fds);
 
@@ -839,13 +990,13 @@ static void record_msg(struct vu_session *s, const struct vu_chan *c)
 
 /* ---- events -------------------------------------------------------------------- */
 
-static void recv_done(struct vu_chan *c, int res, unsigned int flags)
+static void recv_done(struct vu_chan *c, int res)
 {
 	struct vu_session *s = c->owner;
 	uint8_t *b = c->rx_buf;
 	enum vu_rx rx;
 
-	rx = vu_chan_recv_done(c, res, flags);
+	rx = vu_chan_recv_done(c, res);
 	if (s->dying) {
 		if (rx == VU_RX_MSG)
 			vu_chan_msg_done(c);
@@ -981,7 +1132,7 @@ static const char *chan_state(const struct vu_chan *c)
 {
 	if (!vu_chan_open(c))
 		return "none";
-	return vu_chan_idle(c) ? "open" : "open, busy";
+	return vu_chan_busy(c) ? "open, busy" : "open";
 }
 
 /*
@@ -1036,15 +1187,17 @@ void vu_helper_status(struct vu_helper *h)
 	else
 		notice_always("status: session %lu: no backend reply pending",
 			      s->id);
+	pthread_mutex_lock(&s->mu);
 	notice_always("status: session %lu: SHMEM_MAP %lu ok %lu failed, SHMEM_UNMAP %lu ok %lu failed",
 		      s->id, s->maps, s->map_fail, s->unmaps, s->unmap_fail);
+	status_counts(counts, sizeof(counts), s->be_count, VHOST_USER_BE_MAX,
+		      true);
+	pthread_mutex_unlock(&s->mu);
+	notice_always("status: session %lu: backend requests:%s", s->id,
+		      counts);
 	status_counts(counts, sizeof(counts), s->fe_count, VHOST_USER_FE_MAX,
 		      false);
 	notice_always("status: session %lu: VMM requests:%s", s->id, counts);
-	status_counts(counts, sizeof(counts), s->be_count, VHOST_USER_BE_MAX,
-		      true);
-	notice_always("status: session %lu: backend requests:%s", s->id,
-		      counts);
 }
 
 void vu_helper_dispatch(struct vu_helper *h, const struct io_uring_cqe *cqe)
@@ -1069,7 +1222,7 @@ void vu_helper_dispatch(struct vu_helper *h, const struct io_uring_cqe *cqe)
 		connect_done(p, res);
 		break;
 	case VU_UD_RECV:
-		recv_done(p, res, ((struct vu_chan *)p)->rx_msg.msg_flags);
+		recv_done(p, res);
 		break;
 	case VU_UD_SEND:
 		send_done(p, res);

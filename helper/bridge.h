@@ -14,10 +14,17 @@
  * would produce can be handled (its destination's queue is empty, no
  * window command is pending), so one message per direction is in flight
  * and the helper never buffers more than that.
+ *
+ * bech is read by a thread of its own (chan.h), which answers a valid
+ * SHMEM_MAP/UNMAP by itself (bridge.c, bech_fast) on a ring of its own and
+ * hands everything else to the main thread.  What the two threads share
+ * of a session is under mu: be_ctx, the counts; dying is atomic.
  */
 #ifndef VUSHM_HELPER_BRIDGE_H
 #define VUSHM_HELPER_BRIDGE_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/signalfd.h>
@@ -53,9 +60,13 @@ struct vu_session {
 	struct vu_chan vmm, be, bech, vmmbe;
 	bool connecting;	/* connect to the backend in flight */
 	bool connected;
-	bool dying;		/* torn down; freed once nothing is in flight */
+	/* torn down; freed once nothing is in flight (the bech thread reads
+	 * it after a MAP: see bech_fast)
+	 */
+	atomic_bool dying;
+	pthread_mutex_t mu;	/* be_ctx and the counts (bech thread) */
 	struct vu_ctx vmm_ctx;	/* what the VMM negotiated */
-	struct vu_ctx be_ctx;	/* what the backend negotiated */
+	struct vu_ctx be_ctx;	/* what the backend negotiated; mu to write */
 	uint64_t be_features;
 	uint64_t be_proto;	/* the backend's protocol offer */
 	bool have_be_proto;
@@ -75,7 +86,13 @@ struct vu_session {
 	uint8_t fwd_kind;	/* VU_BE_FWD: enum vu_reply the VMM owes */
 	bool fwd_ack;		/* VU_BE_FWD: the backend wants an ack too */
 
-	/* per-request counts, for the status dump */
+	/* bech thread only: its ring for the window commands it does */
+	struct io_uring fast_ring;
+	int fast_ring_ok;	/* 0: not tried, 1: up, -1: failed */
+
+	/* per-request counts, for the status dump; be_count and the map
+	 * counts under mu
+	 */
 	unsigned long fe_count[VHOST_USER_FE_MAX];
 	unsigned long be_count[VHOST_USER_BE_MAX];
 	unsigned long maps, unmaps, map_fail, unmap_fail;

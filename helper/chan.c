@@ -3,8 +3,10 @@
  * vhost-user message I/O on the helper's ring (see chan.h).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "chan.h"
@@ -30,6 +32,12 @@ void vu_chan_init(struct vu_chan *c, const char *name, enum vu_dir dir,
 	c->ring = ring;
 	c->owner = owner;
 	c->tx_tail = &c->tx_head;
+	c->thr_efd = -1;
+}
+
+void vu_chan_set_fast(struct vu_chan *c, vu_chan_fast_fn fast)
+{
+	c->fast = fast;
 }
 
 bool vu_chan_open(const struct vu_chan *c)
@@ -37,9 +45,15 @@ bool vu_chan_open(const struct vu_chan *c)
 	return c->fd >= 0;
 }
 
+bool vu_chan_busy(const struct vu_chan *c)
+{
+	return c->rx_busy || c->tx_busy;
+}
+
 bool vu_chan_idle(const struct vu_chan *c)
 {
-	return !c->rx_busy && !c->tx_busy;
+	return !c->rx_busy && !c->tx_busy && !c->efd_armed &&
+	       !atomic_load(&c->thr_running);
 }
 
 static void close_fds(int *fds, unsigned int *n)
@@ -85,10 +99,14 @@ static int rx_submit(struct vu_chan *c)
 	return 0;
 }
 
+static int thr_recv(struct vu_chan *c);
+
 int vu_chan_recv(struct vu_chan *c)
 {
 	if (c->fd < 0 || c->rx_busy || c->rx_have)
 		return 0;
+	if (c->fast)
+		return thr_recv(c);
 	c->rx_got = 0;
 	return rx_submit(c);
 }
@@ -161,16 +179,22 @@ static enum vu_rx rx_account(struct vu_chan *c, int res, unsigned int flags)
 	if (c->rx_got < VU_HDR_SIZE ||
 	    c->rx_got < VU_HDR_SIZE + (size_t)c->rx_hdr.size)
 		return VU_RX_MORE;
-	c->rx_have = true;
+	/* rx_have is the main thread's to set (a reader thread's message
+	 * becomes the main thread's at the hand-over).
+	 */
 	return VU_RX_MSG;
 }
 
-enum vu_rx vu_chan_recv_done(struct vu_chan *c, int res, unsigned int flags)
+static enum vu_rx thr_recv_done(struct vu_chan *c);
+
+enum vu_rx vu_chan_recv_done(struct vu_chan *c, int res)
 {
 	enum vu_rx rx;
 
+	if (c->fast)
+		return thr_recv_done(c);
 	c->rx_busy = false;
-	rx = rx_account(c, res, flags);
+	rx = rx_account(c, res, c->rx_msg.msg_flags);
 	/*
 	 * The rest of a message (the payload after its header, as a peer
 	 * usually sends them together) is normally queued already: read it
@@ -190,6 +214,7 @@ enum vu_rx vu_chan_recv_done(struct vu_chan *c, int res, unsigned int flags)
 	}
 	if (rx == VU_RX_MORE && rx_submit(c))
 		return rx_fail(c, EBUSY, "submission queue full");
+	c->rx_have = rx == VU_RX_MSG;
 	return rx;
 }
 
@@ -337,10 +362,13 @@ bool vu_chan_tx_empty(const struct vu_chan *c)
 	return !c->tx_head;
 }
 
+static void thr_stop(struct vu_chan *c);
+
 void vu_chan_shutdown(struct vu_chan *c)
 {
 	if (c->fd >= 0)
 		shutdown(c->fd, SHUT_RDWR);
+	thr_stop(c);
 }
 
 void vu_chan_close(struct vu_chan *c)
@@ -355,7 +383,194 @@ void vu_chan_close(struct vu_chan *c)
 	c->tx_tail = &c->tx_head;
 	close_fds(c->rx_fds, &c->rx_nfds);
 	c->rx_have = false;
+	if (c->thr_started) {
+		/* Idle: the thread has ended or is about to return. */
+		pthread_join(c->thr, NULL);
+		sem_destroy(&c->thr_go);
+		c->thr_started = false;
+	}
+	if (c->thr_efd >= 0)
+		close(c->thr_efd);
+	c->thr_efd = -1;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+}
+
+int vu_send_blocking(int fd, const struct vu_hdr *h, const void *payload)
+{
+	uint8_t buf[VU_HDR_SIZE + VU_MAX_PAYLOAD];
+	size_t len = VU_HDR_SIZE + h->size, off = 0;
+	ssize_t n;
+
+	if (h->size > VU_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	vu_hdr_encode(h, buf);
+	if (h->size)
+		memcpy(buf + VU_HDR_SIZE, payload, h->size);
+	while (off < len) {
+		n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EPIPE;
+		off += n;
+	}
+	return 0;
+}
+
+/* ---- the reader thread (vu_chan_set_fast) ---------------------------------- */
+
+/*
+ * Ownership: while rx_busy (the thread has the go and has not handed a
+ * result over), the thread owns the reader fields rx_*; from the hand-over
+ * (thr_handed, then thr_efd) until the next vu_chan_recv(), the main thread
+ * does.  The semaphore and the atomics order the two.
+ */
+
+static void thr_notify(struct vu_chan *c)
+{
+	uint64_t one = 1;
+
+	/* Cannot fail short of a bug: the counter does not get near 2^64. */
+	while (write(c->thr_efd, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
+}
+
+/* One message, read exactly as the ring reads it, blocking. */
+static enum vu_rx thr_read(struct vu_chan *c)
+{
+	enum vu_rx rx;
+	ssize_t n;
+
+	c->rx_got = 0;
+	for (;;) {
+		rx_prep(c);
+		n = recvmsg(c->fd, &c->rx_msg, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		rx = rx_account(c, n < 0 ? -errno : (int)n,
+				c->rx_msg.msg_flags);
+		if (rx != VU_RX_MORE)
+			return rx;
+	}
+}
+
+static void *thr_main(void *arg)
+{
+	struct vu_chan *c = arg;
+	enum vu_rx rx;
+
+	c->fast(c, true);
+	for (;;) {
+		while (sem_wait(&c->thr_go) && errno == EINTR)
+			;
+		if (atomic_load(&c->thr_stop))
+			break;
+		/* The fds of a message the fast path answered are closed
+		 * after its reply (a memfd after the kernel took its pages).
+		 */
+		while ((rx = thr_read(c)) == VU_RX_MSG &&
+		       !atomic_load(&c->thr_stop) && c->fast(c, false)) {
+			close_fds(c->rx_fds, &c->rx_nfds);
+			c->rx_got = 0;
+		}
+		c->thr_rx = rx;
+		atomic_store(&c->thr_handed, true);
+		thr_notify(c);
+	}
+	atomic_store(&c->thr_running, false);
+	thr_notify(c);
+	return NULL;
+}
+
+/* Keeps a read of thr_efd in the ring while the thread lives. */
+static int efd_arm(struct vu_chan *c)
+{
+	struct io_uring_sqe *sqe;
+
+	if (c->efd_armed || !atomic_load(&c->thr_running))
+		return 0;
+	sqe = vu_get_sqe(c->ring);
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_read(sqe, c->thr_efd, &c->efd_val, sizeof(c->efd_val), 0);
+	io_uring_sqe_set_data64(sqe, vu_ud(c, VU_UD_RECV));
+	c->efd_armed = true;
+	return 0;
+}
+
+static int thr_start(struct vu_chan *c)
+{
+	sigset_t all, old;
+	int ret;
+
+	c->thr_efd = eventfd(0, EFD_CLOEXEC);
+	if (c->thr_efd < 0)
+		return -errno;
+	if (sem_init(&c->thr_go, 0, 0)) {
+		ret = -errno;
+		close(c->thr_efd);
+		c->thr_efd = -1;
+		return ret;
+	}
+	atomic_store(&c->thr_stop, false);
+	atomic_store(&c->thr_handed, false);
+	atomic_store(&c->thr_running, true);
+	/* Signals stay the main thread's (its signalfd). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	ret = pthread_create(&c->thr, NULL, thr_main, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret) {
+		atomic_store(&c->thr_running, false);
+		sem_destroy(&c->thr_go);
+		close(c->thr_efd);
+		c->thr_efd = -1;
+		return -ret;
+	}
+	c->thr_started = true;
+	return 0;
+}
+
+static int thr_recv(struct vu_chan *c)
+{
+	int ret;
+
+	if (!c->thr_started) {
+		ret = thr_start(c);
+		if (ret)
+			return ret;
+	}
+	ret = efd_arm(c);
+	if (ret)
+		return ret;
+	c->rx_busy = true;
+	sem_post(&c->thr_go);
+	return 0;
+}
+
+static enum vu_rx thr_recv_done(struct vu_chan *c)
+{
+	enum vu_rx rx = VU_RX_MORE;
+
+	c->efd_armed = false;
+	if (atomic_exchange(&c->thr_handed, false)) {
+		c->rx_busy = false;
+		rx = c->thr_rx;
+		c->rx_have = rx == VU_RX_MSG;
+	}
+	/* The next hand-over, or the thread's end, must wake the loop. */
+	if (efd_arm(c) && rx == VU_RX_MORE)
+		return rx_fail(c, EBUSY, "submission queue full");
+	return rx;
+}
+
+static void thr_stop(struct vu_chan *c)
+{
+	if (!c->thr_started)
+		return;
+	atomic_store(&c->thr_stop, true);
+	sem_post(&c->thr_go);
+	efd_arm(c);
 }
